@@ -1,0 +1,1 @@
+"""Human-activity recognition core: pure functions the ZenML steps call (no ZenML imports)."""

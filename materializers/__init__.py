@@ -1,0 +1,41 @@
+"""ZenML materializers for the project's artifact types (portable formats, no pickle).
+
+| class                            | type                | files                                  |
+|----------------------------------|---------------------|----------------------------------------|
+| WindowedDatasetMaterializer      | WindowedDataset     | X/y/recording_ids/subjects/start_times |
+|                                  |                     | .npy + meta.json                       |
+| KerasModelMaterializer           | keras.Model         | model.keras + meta.json                |
+| ChannelNormalizerMaterializer    | ChannelNormalizer   | normalizer.json                        |
+| DataQualityReportMaterializer    | DataQualityReport   | report.json                            |
+| EvaluationReportMaterializer     | EvaluationReport    | evaluation.json                        |
+
+`KerasModelMaterializer` is resolved lazily (PEP 562) so that importing this
+package, e.g. from a data step, does not import keras/TensorFlow. Importing a
+materializer module registers it for its type in ZenML's registry; steps
+should still name them explicitly via `output_materializers`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from materializers.data_quality_report_materializer import DataQualityReportMaterializer
+from materializers.evaluation_report_materializer import EvaluationReportMaterializer
+from materializers.normalizer_materializer import ChannelNormalizerMaterializer
+from materializers.windowed_dataset_materializer import WindowedDatasetMaterializer
+
+__all__ = [
+    "ChannelNormalizerMaterializer",
+    "DataQualityReportMaterializer",
+    "EvaluationReportMaterializer",
+    "KerasModelMaterializer",
+    "WindowedDatasetMaterializer",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "KerasModelMaterializer":
+        from materializers.keras_model_materializer import KerasModelMaterializer
+
+        return KerasModelMaterializer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,30 @@
+"""Training pipeline: raw recordings -> validated windows -> tracked, evaluated, promoted model."""
+
+from zenml import pipeline
+
+from har.config import DataConfig, Schema
+from steps import (
+    check_quality_gate,
+    evaluate_model,
+    fit_normalizer,
+    ingest_recordings,
+    promote_model,
+    split_windows,
+    train_model,
+    validate_sensor_data,
+    window_recordings,
+)
+
+
+@pipeline
+def training_pipeline(data_dir: str, data_fingerprint: str, data_config: DataConfig, data_schema: Schema) -> None:
+    """Wiring only; every stage lives in `steps/`. Model and step parameters come from `configs/train.yaml`."""
+    sensor_data = ingest_recordings(data_dir, data_fingerprint, data_config, data_schema)
+    quality_report = validate_sensor_data(sensor_data, data_config, data_schema)
+    windows = window_recordings(sensor_data, quality_report, data_config, data_schema)
+    train, val, test = split_windows(windows)
+    normalizer = fit_normalizer(train)
+    model = train_model(train, val, normalizer)
+    report = evaluate_model(model, test, normalizer)
+    check_quality_gate(report)
+    promote_model(test, report, after="check_quality_gate")

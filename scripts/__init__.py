@@ -1,0 +1,1 @@
+"""Project set-up helpers (stack registration, default data)."""

@@ -1,0 +1,24 @@
+"""ZenML steps, one per file, grouped by stage."""
+
+import materializers  # noqa: F401  (registers the custom materializers for the step output types)
+from steps.data.fit_normalizer import fit_normalizer
+from steps.data.ingest_recordings import ingest_recordings
+from steps.data.split_windows import split_windows
+from steps.data.validate_sensor_data import validate_sensor_data
+from steps.data.window_recordings import window_recordings
+from steps.evaluation.check_quality_gate import check_quality_gate
+from steps.evaluation.evaluate_model import evaluate_model
+from steps.promotion.promote_model import promote_model
+from steps.training.train_model import train_model
+
+__all__ = [
+    "check_quality_gate",
+    "evaluate_model",
+    "fit_normalizer",
+    "ingest_recordings",
+    "promote_model",
+    "split_windows",
+    "train_model",
+    "validate_sensor_data",
+    "window_recordings",
+]

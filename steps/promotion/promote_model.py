@@ -1,0 +1,83 @@
+"""Promote the new model version to production only if it beats the current one."""
+
+from typing import Annotated, Any, Dict
+
+import keras
+import numpy as np
+from zenml import get_step_context, log_metadata, step
+from zenml.client import Client
+from zenml.enums import ModelStages
+from zenml.logger import get_logger
+
+from har.evaluation import evaluate_predictions
+from har.modeling import predict_proba
+from har.types import ChannelNormalizer, EvaluationReport, WindowedDataset
+
+logger = get_logger(__name__)
+
+
+def _production_score(test_windows: WindowedDataset, production: Any) -> tuple[float | None, str]:
+    """Macro-F1 of the production version on *this* run's test windows."""
+    prod_normalizer: ChannelNormalizer = production.get_artifact("normalizer").load()
+    prod_model: keras.Model = production.get_artifact("trained_model").load()
+    if prod_normalizer.channel_names != test_windows.channel_names or int(prod_model.output_shape[-1]) != len(
+        test_windows.class_names
+    ) or tuple(prod_model.input_shape[1:]) != test_windows.X.shape[1:]:
+        return None, "production model uses other channels, classes or window size; not comparable"
+    probabilities = predict_proba(prod_model, prod_normalizer.transform(test_windows.X))
+    report = evaluate_predictions(test_windows.y, np.argmax(probabilities, axis=1), test_windows.class_names)
+    return report.macro_f1, "compared on this run's test split"
+
+
+@step(enable_cache=False)  # depends on the current production version, which changes outside this run
+def promote_model(
+    test_windows: WindowedDataset,
+    evaluation_report: EvaluationReport,
+    target_stage: str = "production",
+) -> Annotated[Dict[str, Any], "promotion_decision"]:
+    """Compare with the current production version on the same test data and promote if better.
+
+    Args:
+        test_windows: This run's test split; the production model is re-scored on it.
+        evaluation_report: This run's model scores.
+        target_stage: Stage to promote to.
+
+    Returns:
+        The decision with both scores (also logged as model-version metadata).
+    """
+    model = get_step_context().model
+    new_score = evaluation_report.macro_f1
+    try:
+        production = Client().get_model_version(model.name, ModelStages(target_stage))
+    except KeyError:
+        production = None
+
+    prod_version, prod_score = None, None
+    if production is None:
+        promote, reason = True, f"no {target_stage} version yet"
+    elif str(production.id) == str(model.id):
+        promote, reason = False, f"this version is already {target_stage}"
+        prod_version, prod_score = production.name, new_score
+    else:
+        prod_version = production.name
+        prod_score, how = _production_score(test_windows, production)
+        if prod_score is None:
+            promote, reason = True, how
+        else:
+            promote = new_score > prod_score
+            reason = (f"new macro-F1 {new_score:.4f} {'>' if promote else '<='} {target_stage} "
+                      f"version {prod_version} {prod_score:.4f} ({how})")
+    if promote:
+        model.set_stage(target_stage, force=True)
+    decision = {
+        "promoted": promote,
+        "reason": reason,
+        "candidate_version": str(model.version),
+        "candidate_macro_f1": new_score,
+        "previous_version": prod_version,
+        "previous_macro_f1": prod_score,
+        "stage": target_stage,
+    }
+    logger.info("Promotion: %s — %s", "PROMOTED" if promote else "not promoted", reason)
+    log_metadata(metadata={"promotion": {k: v for k, v in decision.items() if v is not None}}, infer_model=True)
+    return decision

@@ -1,0 +1,25 @@
+"""Test-wide isolation: every ZenML / MLflow / BentoML home is a fresh temp dir.
+
+Set at import time, before any test module imports zenml, so no test can
+touch the user's ~/.config/zenml, ~/bentoml or ./mlruns.
+"""
+
+import os
+import tempfile
+
+_HOME = tempfile.mkdtemp(prefix="har-tests-")
+os.environ["ZENML_CONFIG_PATH"] = os.path.join(_HOME, "zenml")
+os.environ["BENTOML_HOME"] = os.path.join(_HOME, "bentoml")
+os.environ["MLFLOW_TRACKING_URI"] = "file://" + os.path.join(_HOME, "mlruns")
+for key, value in {
+    "ZENML_ANALYTICS_OPT_IN": "false",
+    "ZENML_AUTO_OPEN_DASHBOARD": "false",
+    "BENTOML_DO_NOT_TRACK": "true",
+    "MLFLOW_ENABLE_TELEMETRY": "false",
+    "DO_NOT_TRACK": "1",
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+    "MPLBACKEND": "Agg",
+}.items():
+    os.environ[key] = value
+os.environ.pop("ZENML_STORE_URL", None)
+os.environ.pop("ZENML_STORE_API_KEY", None)
