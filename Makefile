@@ -15,7 +15,7 @@ export MLFLOW_ENABLE_TELEMETRY := false
 export DO_NOT_TRACK := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help install setup train test test-unit lint bench freeze clean
+.PHONY: help install setup train test test-unit lint bench freeze clean dashboard dashboard-stop mlflow-ui
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -48,6 +48,15 @@ bench: install ## print the benchmark figures
 	$(PY) benchmarks/bench_windowing.py
 	$(PY) benchmarks/bench_materializer.py
 	$(PY) benchmarks/bench_training.py
+
+dashboard: setup ## start the local ZenML dashboard (offline) and print its URL
+	$(VENV)/bin/zenml login --local
+
+dashboard-stop: ## stop the local ZenML dashboard
+	$(VENV)/bin/zenml logout --local
+
+mlflow-ui: setup ## MLflow UI on the stack's tracking store, http://127.0.0.1:5000 (Ctrl-C stops)
+	$(PY) scripts/mlflow_ui.py
 
 freeze: install ## regenerate constraints.txt from the current .venv
 	( echo "# Full pinned environment (pip freeze of a working install). Regenerate with: make freeze"; \

@@ -50,27 +50,34 @@ def window_starts(seg_starts: np.ndarray, seg_ends: np.ndarray, window: int, ste
     return first + offsets * step
 
 
-def sliding_windows(values: np.ndarray, starts: np.ndarray, window: int) -> np.ndarray:
+def sliding_windows(values: np.ndarray, starts: np.ndarray, window: int, step: int | None = None) -> np.ndarray:
     """Gather `(len(starts), window, channels)` windows from a `(n, channels)` matrix.
 
-    A strided view exposes every possible window without copying; indexing it
-    with `starts` copies each selected window as one contiguous block.
+    Starts are split where their spacing differs from `step` (in practice: at
+    segment boundaries); each run is copied from one strided view as
+    contiguous blocks, with no index array and no Python loop over windows.
     """
     values = np.ascontiguousarray(values)
     if values.ndim != 2:
         raise ValueError(f"expected samples of shape (n, channels), got {values.shape}")
     n, channels = values.shape
+    starts = np.asarray(starts, dtype=np.int64)
     if len(starts) and (starts.min() < 0 or starts.max() + window > n):
         raise ValueError(f"window starts out of bounds for {n} samples and window {window}")
-    if n < window:
-        return np.empty((0, window, channels), dtype=values.dtype)
-    view = np.lib.stride_tricks.as_strided(
-        values,
-        shape=(n - window + 1, window, channels),
-        strides=(values.strides[0], values.strides[0], values.strides[1]),
-        writeable=False,
-    )
-    return view[starts]
+    out = np.empty((len(starts), window, channels), dtype=values.dtype)
+    if len(starts) == 0:
+        return out
+    gaps = np.diff(starts)
+    if step is None:
+        step = int(np.bincount(gaps[gaps > 0]).argmax()) if np.any(gaps > 0) else 1
+    bounds = [0, *(np.flatnonzero(gaps != step) + 1).tolist(), len(starts)]
+    row, col = values.strides
+    for first, end in zip(bounds[:-1], bounds[1:], strict=True):  # one iteration per segment
+        out[first:end] = np.lib.stride_tricks.as_strided(
+            values[starts[first] :], shape=(end - first, window, channels), strides=(step * row, row, col),
+            writeable=False,
+        )
+    return out
 
 
 def window_label_counts(label_ids: np.ndarray, starts: np.ndarray, window: int, n_classes: int) -> np.ndarray:
@@ -114,12 +121,12 @@ def label_windows(
 def encode_labels(activities: np.ndarray, class_names: Sequence[str]) -> np.ndarray:
     """Activity strings to class ids; '' (no label) -> UNLABELLED; unknown -> error."""
     lookup = {name: i for i, name in enumerate(class_names)}
-    uniques, inverse = np.unique(np.asarray(activities, dtype=str), return_inverse=True)
+    codes, uniques = pd.factorize(np.asarray(activities, dtype=object))  # hashing, not sorting strings
     unknown = [u for u in uniques if u and u not in lookup]
     if unknown:
         raise ValueError(f"unknown activity label(s) {unknown}; expected one of {list(class_names)}")
-    codes = np.array([lookup.get(u, UNLABELLED) for u in uniques], dtype=np.int64)
-    return codes[inverse.reshape(-1)]
+    mapping = np.array([lookup.get(u, UNLABELLED) for u in uniques] + [UNLABELLED], dtype=np.int64)
+    return mapping[codes]  # code -1 (missing value) maps to the trailing UNLABELLED
 
 
 def make_windows(
@@ -138,13 +145,12 @@ def make_windows(
     missing = [c for c in ("recording_id", "subject", "segment", "timestamp", *channel_names) if c not in sensor_data]
     if missing:
         raise ValueError(f"sensor data lacks column(s) {missing}")
-    recording = sensor_data["recording_id"].to_numpy(dtype=str)
-    segment = sensor_data["segment"].to_numpy()
-    seg_starts, seg_ends = segment_bounds(recording, segment)
+    recording = sensor_data["recording_id"].to_numpy()
+    seg_starts, seg_ends = segment_bounds(pd.factorize(recording)[0], sensor_data["segment"].to_numpy())
     starts = window_starts(seg_starts, seg_ends, data.window_size, data.step)
 
     if "activity" in sensor_data:
-        label_ids = encode_labels(sensor_data["activity"].to_numpy(dtype=str), data.activities)
+        label_ids = encode_labels(sensor_data["activity"].to_numpy(), data.activities)
     else:
         label_ids = np.full(len(sensor_data), UNLABELLED, dtype=np.int64)
     y = label_windows(
@@ -155,10 +161,10 @@ def make_windows(
 
     values = sensor_data[list(channel_names)].to_numpy(dtype=np.float32)
     return WindowedDataset(
-        X=sliding_windows(values, starts, data.window_size),
+        X=sliding_windows(values, starts, data.window_size, data.step),
         y=y,
-        recording_ids=recording[starts],
-        subjects=sensor_data["subject"].to_numpy(dtype=str)[starts],
+        recording_ids=recording[starts].astype(str),
+        subjects=sensor_data["subject"].to_numpy()[starts].astype(str),
         start_times=sensor_data["timestamp"].to_numpy(dtype=np.float64)[starts],
         class_names=list(data.activities),
         channel_names=list(channel_names),

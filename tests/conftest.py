@@ -10,7 +10,6 @@ import tempfile
 _HOME = tempfile.mkdtemp(prefix="har-tests-")
 os.environ["ZENML_CONFIG_PATH"] = os.path.join(_HOME, "zenml")
 os.environ["BENTOML_HOME"] = os.path.join(_HOME, "bentoml")
-os.environ["MLFLOW_TRACKING_URI"] = "file://" + os.path.join(_HOME, "mlruns")
 for key, value in {
     "ZENML_ANALYTICS_OPT_IN": "false",
     "ZENML_AUTO_OPEN_DASHBOARD": "false",

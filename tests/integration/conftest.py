@@ -1,0 +1,41 @@
+"""Shared fixtures: tiny generated data and a fast run config, used by real pipeline runs."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from har.synthetic import generate_dataset
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory) -> Path:
+    """5 subjects x 6 activities x 12 s at 50 Hz: enough for a 3-way subject split."""
+    out = tmp_path_factory.mktemp("tiny-data")
+    generate_dataset(out, seed=7, n_subjects=5, seconds_per_activity=12.0)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_config(tmp_path_factory) -> Path:
+    """configs/train.yaml with a small model and 3 epochs; the gate is off (tiny data cannot reach it)."""
+    config = yaml.safe_load((ROOT / "configs" / "train.yaml").read_text())
+    hyper = config["steps"]["train_model"]["parameters"]["hyperparameters"]
+    hyper.update(conv_filters=[16], lstm_units=8, dense_units=0, epochs=3, early_stopping_patience=3)
+    config["steps"]["check_quality_gate"]["parameters"]["min_macro_f1"] = 0.0
+    path = tmp_path_factory.mktemp("configs") / "train_tiny.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def run_cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    """`python run.py ...` from the repository root, as a user would, in the tests' isolated homes."""
+    return subprocess.run(
+        [sys.executable, "run.py", *args], cwd=ROOT, env=dict(os.environ), capture_output=True, text=True,
+        timeout=timeout,
+    )

@@ -1,0 +1,115 @@
+"""The real training pipeline on tiny data in an isolated ZenML store with a real MLflow tracker."""
+
+import shutil
+
+import mlflow
+import pytest
+from zenml.client import Client
+from zenml.enums import ExecutionStatus, ModelStages
+
+from tests.integration.conftest import run_cli
+
+pytestmark = pytest.mark.integration
+MODEL = "har-activity-classifier"
+STEPS = {"ingest_recordings", "validate_sensor_data", "window_recordings", "split_windows", "fit_normalizer",
+         "train_model", "evaluate_model", "check_quality_gate", "promote_model"}
+
+
+def _latest_run():
+    return Client().get_pipeline("training_pipeline").runs[0]
+
+
+@pytest.fixture(scope="module")
+def first_run(tiny_data, tiny_config):
+    result = run_cli("--pipeline", "train", "--config", str(tiny_config), "--data-dir", str(tiny_data), "--no-cache")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "Active ZenML stack: har_local" in result.stdout
+    return _latest_run()
+
+
+def test_run_completed_with_every_step(first_run):
+    assert first_run.status == ExecutionStatus.COMPLETED
+    assert set(first_run.steps) == STEPS
+    assert all(s.status == ExecutionStatus.COMPLETED for s in first_run.steps.values())
+
+
+def test_artifacts_have_metadata_and_visualizations(first_run, tiny_data):
+    windows = first_run.steps["window_recordings"].outputs["windows"][0]
+    meta = windows.run_metadata
+    assert meta["n_windows"] > 0 and meta["window_size"] == 128 and meta["n_channels"] == 6
+    assert meta["sample_rate_hz"] == 50.0 and meta["n_subjects"] == 5
+    assert {v.uri.rsplit("/", 1)[-1] for v in windows.visualizations} >= {"example_windows.png", "class_balance.png"}
+    loaded = windows.load()
+    assert loaded.X.shape == (meta["n_windows"], 128, 6) and loaded.channel_names[0] == "acc_x"
+
+    report = first_run.steps["validate_sensor_data"].outputs["data_quality_report"][0]
+    assert report.run_metadata["passed"] is True and report.load().summary["n_recordings"] == 5
+    assert any(v.uri.endswith(".html") for v in report.visualizations)
+
+    evaluation = first_run.steps["evaluate_model"].outputs["evaluation_report"][0]
+    assert 0.0 <= evaluation.run_metadata["macro_f1"] <= 1.0
+    assert any(v.uri.endswith("confusion_matrix.png") for v in evaluation.visualizations)
+
+    ingest = first_run.steps["ingest_recordings"].outputs["sensor_data"][0]
+    assert ingest.run_metadata["n_recordings"] == 5 and ingest.run_metadata["data_dir"] == str(tiny_data)
+
+    # train/val/test are disjoint by subject
+    splits = [first_run.steps["split_windows"].outputs[f"{n}_windows"][0].load() for n in ("train", "val", "test")]
+    subject_sets = [set(s.subjects) for s in splits]
+    assert sum(len(s) for s in subject_sets) == len(set.union(*subject_sets)) == 5
+
+
+def test_mlflow_has_params_curves_metrics_and_model(first_run):
+    tracker = Client().active_stack.experiment_tracker
+    mlflow.set_tracking_uri(tracker.get_tracking_uri())
+    runs = mlflow.search_runs(experiment_names=["training_pipeline"], filter_string=f"run_name = '{first_run.name}'",
+                              output_format="list")
+    assert len(runs) == 1
+    run = runs[0]
+    assert run.data.params["lstm_units"] == "8" and run.data.params["window_size"] == "128"
+    assert "test_macro_f1" in run.data.metrics and "final_val_accuracy" in run.data.metrics
+    history = mlflow.MlflowClient().get_metric_history(run.info.run_id, "val_loss")
+    assert len(history) == int(run.data.metrics["final_epochs_run"]) >= 1
+    models = mlflow.search_logged_models(experiment_ids=[run.info.experiment_id], output_format="list")
+    assert any(m.source_run_id == run.info.run_id for m in models)
+
+
+def test_model_version_created_and_promoted(first_run):
+    version = first_run.model_version
+    assert version is not None and version.model.name == MODEL
+    production = Client().get_model_version(MODEL, ModelStages.PRODUCTION)
+    assert production.id == version.id
+    decision = version.run_metadata["promotion"]
+    assert decision["promoted"] is True and "no production version" in decision["reason"]
+    assert "test_macro_f1" in version.run_metadata
+    assert {"trained_model", "normalizer", "test_windows"} <= set(version.data_artifact_ids) | set(
+        version.model_artifact_ids)
+
+
+def test_cached_rerun_reuses_steps_and_does_not_promote_an_equal_model(first_run, tiny_data, tiny_config):
+    result = run_cli("--pipeline", "train", "--config", str(tiny_config), "--data-dir", str(tiny_data))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    rerun = _latest_run()
+    assert rerun.id != first_run.id and rerun.status == ExecutionStatus.COMPLETED
+    assert rerun.steps["train_model"].status == ExecutionStatus.CACHED
+    assert rerun.steps["promote_model"].status == ExecutionStatus.COMPLETED  # never cached
+    decision = rerun.steps["promote_model"].outputs["promotion_decision"][0].load()
+    assert decision["promoted"] is False and decision["previous_version"] == first_run.model_version.name
+    assert decision["candidate_macro_f1"] == decision["previous_macro_f1"]
+    assert Client().get_model_version(MODEL, ModelStages.PRODUCTION).id == first_run.model_version.id
+
+
+def test_bad_data_fails_with_a_message_naming_file_column_and_line(first_run, tiny_data, tiny_config, tmp_path):
+    bad = tmp_path / "bad"
+    shutil.copytree(tiny_data, bad)
+    recording = sorted(p for p in bad.iterdir() if p.is_dir())[0]
+    lines = (recording / "accelerometer.csv").read_text().splitlines()
+    fields = lines[5].split(",")
+    fields[2] = "abc"
+    lines[5] = ",".join(fields)
+    (recording / "accelerometer.csv").write_text("\n".join(lines) + "\n")
+    result = run_cli("--pipeline", "train", "--config", str(tiny_config), "--data-dir", str(bad))
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert f"recording '{recording.name}'" in output and "accelerometer.csv" in output
+    assert "column 'y'" in output and "line 6" in output
