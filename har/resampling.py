@@ -70,7 +70,9 @@ def resample_streams(
             np.empty((0, n_channels), dtype=np.float32),
             np.empty(0, dtype=np.int32),
         )
-    n = int(np.floor((end - start) * rate_hz + 1e-6)) + 1
+    # Epoch-second timestamps carry ~1e-7 s of float error, i.e. up to ~1e-5 of a sample at 50 Hz:
+    # tolerate a thousandth of a sample so an on-grid stream keeps its last sample.
+    n = int(np.floor((end - start) * rate_hz + 1e-3)) + 1
     grid = start + np.arange(n, dtype=np.float64) / rate_hz
 
     valid = np.ones(n, dtype=bool)

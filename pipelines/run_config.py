@@ -17,7 +17,7 @@ from har.config import DataConfig, load_yaml
 
 RUN_CONFIG_KEYS = {"enable_cache", "model", "parameters", "steps", "settings", "run_name", "tags", "extra"}
 STEP_CONFIG_KEYS = {"parameters", "experiment_tracker", "enable_cache", "settings", "step_operator", "extra"}
-PIPELINE_PARAMETERS = {"data_config": DataConfig}
+PIPELINE_PARAMETERS = {"training_pipeline": {"data_config": DataConfig}, "deployment_pipeline": {}}
 
 
 class ConfigError(ValueError):
@@ -30,10 +30,11 @@ def validate_run_config(path: str | Path, pipeline: Any) -> Dict[str, Any]:
     unknown = set(config) - RUN_CONFIG_KEYS
     if unknown:
         raise ConfigError(f"{path}: unknown top-level key(s) {sorted(unknown)}; allowed: {sorted(RUN_CONFIG_KEYS)}")
+    allowed = PIPELINE_PARAMETERS[pipeline.name]
     for name, value in (config.get("parameters") or {}).items():
-        if name not in PIPELINE_PARAMETERS:
-            raise ConfigError(f"{path}: parameters.{name} is not a pipeline parameter ({sorted(PIPELINE_PARAMETERS)})")
-        _validate(PIPELINE_PARAMETERS[name], value, f"{path}: parameters.{name}")
+        if name not in allowed:
+            raise ConfigError(f"{path}: parameters.{name} is not a parameter of {pipeline.name} ({sorted(allowed)})")
+        _validate(allowed[name], value, f"{path}: parameters.{name}")
 
     steps = {invocation_name: step for invocation_name, step in _pipeline_steps(pipeline).items()}
     for step_name, step_config in (config.get("steps") or {}).items():

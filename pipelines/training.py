@@ -27,4 +27,4 @@ def training_pipeline(data_dir: str, data_fingerprint: str, data_config: DataCon
     model = train_model(train, val, normalizer)
     report = evaluate_model(model, test, normalizer)
     check_quality_gate(report)
-    promote_model(test, report, after="check_quality_gate")
+    promote_model(test, report, data_config, after="check_quality_gate")

@@ -16,6 +16,9 @@ import sys
 from typing import Any, Dict, Tuple
 
 os.environ.setdefault("ZENML_ANALYTICS_OPT_IN", "false")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:  # the project's flavor sources are imported from the repository root
+    sys.path.insert(0, ROOT)
 
 from zenml.client import Client  # noqa: E402
 from zenml.enums import StackComponentType  # noqa: E402
@@ -31,10 +34,20 @@ STACKS: Dict[str, Dict[StackComponentType, Tuple[str, str, Dict[str, Any]]]] = {
         StackComponentType.ARTIFACT_STORE: ("default", "local", {}),
         StackComponentType.EXPERIMENT_TRACKER: (EXPERIMENT_TRACKER, "mlflow", {}),
         StackComponentType.DATA_VALIDATOR: (DATA_VALIDATOR, "evidently", {}),
-        StackComponentType.MODEL_DEPLOYER: (MODEL_DEPLOYER, "bentoml", {}),
+        StackComponentType.MODEL_DEPLOYER: (MODEL_DEPLOYER, "bentoml14", {}),
     },
 }
 ALIASES = {"local": "har_local"}
+# Project flavors: ZenML's BentoML deployer made to serve BentoML 1.4 services (see the module).
+CUSTOM_FLAVORS = {"bentoml14": ("deployment.bentoml_deployer.HarBentoMLModelDeployerFlavor",
+                                StackComponentType.MODEL_DEPLOYER)}
+
+
+def ensure_flavors(client: Client) -> None:
+    registered = {(f.name, f.type) for f in client.get_flavors_by_type(StackComponentType.MODEL_DEPLOYER)}
+    for name, (source, kind) in CUSTOM_FLAVORS.items():
+        if (name, kind) not in registered:
+            client.create_flavor(source=source, component_type=kind)
 
 
 def ensure_component(client: Client, kind: StackComponentType, name: str, flavor: str, config: Dict[str, Any]):
@@ -58,6 +71,7 @@ def ensure_stack(stack: str = "local", activate: bool = True) -> str:
     if name not in STACKS:
         raise SystemExit(f"unknown stack '{stack}'; choose one of {sorted(ALIASES)}")
     client = Client()
+    ensure_flavors(client)
     components = {
         kind: ensure_component(client, kind, *spec).id for kind, spec in STACKS[name].items()
     }

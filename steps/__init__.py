@@ -6,6 +6,8 @@ from steps.data.ingest_recordings import ingest_recordings
 from steps.data.split_windows import split_windows
 from steps.data.validate_sensor_data import validate_sensor_data
 from steps.data.window_recordings import window_recordings
+from steps.deployment.deploy_model import deploy_model
+from steps.deployment.package_model import package_model
 from steps.evaluation.check_quality_gate import check_quality_gate
 from steps.evaluation.evaluate_model import evaluate_model
 from steps.promotion.promote_model import promote_model
@@ -13,9 +15,11 @@ from steps.training.train_model import train_model
 
 __all__ = [
     "check_quality_gate",
+    "deploy_model",
     "evaluate_model",
     "fit_normalizer",
     "ingest_recordings",
+    "package_model",
     "promote_model",
     "split_windows",
     "train_model",

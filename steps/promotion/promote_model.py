@@ -9,6 +9,7 @@ from zenml.client import Client
 from zenml.enums import ModelStages
 from zenml.logger import get_logger
 
+from har.config import DataConfig
 from har.evaluation import evaluate_predictions
 from har.modeling import predict_proba
 from har.types import ChannelNormalizer, EvaluationReport, WindowedDataset
@@ -33,6 +34,7 @@ def _production_score(test_windows: WindowedDataset, production: Any) -> tuple[f
 def promote_model(
     test_windows: WindowedDataset,
     evaluation_report: EvaluationReport,
+    data_config: DataConfig,
     target_stage: str = "production",
 ) -> Annotated[Dict[str, Any], "promotion_decision"]:
     """Compare with the current production version on the same test data and promote if better.
@@ -40,6 +42,8 @@ def promote_model(
     Args:
         test_windows: This run's test split; the production model is re-scored on it.
         evaluation_report: This run's model scores.
+        data_config: The data settings the model was trained with; recorded on the model version
+            because serving needs them (rate, window, merge tolerance).
         target_stage: Stage to promote to.
 
     Returns:
@@ -79,5 +83,6 @@ def promote_model(
         "stage": target_stage,
     }
     logger.info("Promotion: %s — %s", "PROMOTED" if promote else "not promoted", reason)
-    log_metadata(metadata={"promotion": {k: v for k, v in decision.items() if v is not None}}, infer_model=True)
+    log_metadata(metadata={"promotion": {k: v for k, v in decision.items() if v is not None},
+                           "data_config": data_config.model_dump()}, infer_model=True)
     return decision

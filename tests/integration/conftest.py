@@ -33,6 +33,17 @@ def tiny_config(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def trained_run(tiny_data, tiny_config):
+    """One real training run (also creates and promotes the first model version)."""
+    from zenml.client import Client
+
+    result = run_cli("--pipeline", "train", "--config", str(tiny_config), "--data-dir", str(tiny_data), "--no-cache")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "Active ZenML stack: har_local" in result.stdout
+    return Client().get_pipeline("training_pipeline").runs[0]
+
+
 def run_cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
     """`python run.py ...` from the repository root, as a user would, in the tests' isolated homes."""
     return subprocess.run(

@@ -20,11 +20,8 @@ def _latest_run():
 
 
 @pytest.fixture(scope="module")
-def first_run(tiny_data, tiny_config):
-    result = run_cli("--pipeline", "train", "--config", str(tiny_config), "--data-dir", str(tiny_data), "--no-cache")
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "Active ZenML stack: har_local" in result.stdout
-    return _latest_run()
+def first_run(trained_run):
+    return trained_run
 
 
 def test_run_completed_with_every_step(first_run):

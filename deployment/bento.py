@@ -1,0 +1,95 @@
+"""Put a trained model into BentoML's model store and build a Bento around `service.py`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Dict
+
+from har.serving import MODEL_FILE, NORMALIZER_FILE, SERVING_CONFIG_FILE, ServingConfig
+from har.types import ChannelNormalizer
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVICE_NAME = "har_activity_service"
+# What the Bento needs to run: the HTTP layer and the shared core package. The build runs in a
+# staging folder holding only these, never in the repository (a BentoML home inside the build
+# context would be copied into itself).
+BENTO_SOURCES = ("service.py", "har")
+BENTO_PACKAGES = ("numpy", "pandas", "scikit-learn", "keras", "tensorflow-cpu", "pydantic", "bentoml")
+
+
+def bentoml_version_tag(model_name: str, model_version: str) -> str:
+    return f"{model_name}:zenml-v{model_version}"
+
+
+def export_model(model: Any, normalizer: ChannelNormalizer, config: ServingConfig) -> str:
+    """Save model + normaliser + serving config as one BentoML model; returns its tag.
+
+    A ZenML model version is immutable, so an existing export of it is reused.
+    """
+    import bentoml
+
+    tag = bentoml_version_tag(config.model_name, config.model_version)
+    try:
+        existing = bentoml.models.get(tag)
+    except bentoml.exceptions.NotFound:
+        pass
+    else:
+        if json.loads(Path(existing.path_of(SERVING_CONFIG_FILE)).read_text()) == config.to_dict():
+            return str(existing.tag)
+        bentoml.models.delete(tag)  # same version, other serving settings (limits): export again
+    with bentoml.models.create(
+        tag,
+        labels={"zenml_model": config.model_name, "zenml_version": config.model_version},
+        metadata={"classes": config.class_names, "channels": config.channel_names,
+                  "window_size": config.window_size, "sample_rate_hz": config.sample_rate_hz},
+    ) as stored:
+        target = Path(stored.path)
+        model.save(target / MODEL_FILE)
+        (target / NORMALIZER_FILE).write_text(json.dumps(normalizer.to_dict(), indent=2))
+        (target / SERVING_CONFIG_FILE).write_text(json.dumps(config.to_dict(), indent=2))
+    return str(stored.tag)
+
+
+def build_bento(model_tag: str, deployment: Dict[str, Any]) -> Any:
+    """Build the Bento from a staging copy of the service sources; returns the `bentoml.Bento`.
+
+    The Bento version is the model version plus a hash of the sources and
+    settings, so an unchanged Bento is reused and any change gets a new one.
+    """
+    from importlib.metadata import version
+
+    import bentoml
+
+    digest = hashlib.sha256(json.dumps({"model_tag": model_tag, **deployment}, sort_keys=True).encode())
+    for path in sorted(p for source in BENTO_SOURCES for p in [ROOT / source, *(ROOT / source).rglob("*.py")]
+                       if p.is_file()):
+        digest.update(path.relative_to(ROOT).as_posix().encode() + path.read_bytes())
+    bento_version = f"{model_tag.split(':', 1)[1]}-{digest.hexdigest()[:10]}"
+    try:
+        return bentoml.bentos.get(f"{SERVICE_NAME}:{bento_version}")
+    except bentoml.exceptions.NotFound:
+        pass
+
+    with tempfile.TemporaryDirectory(prefix="har-bento-") as staging:
+        for source in BENTO_SOURCES:
+            path = ROOT / source
+            if path.is_dir():
+                shutil.copytree(path, Path(staging) / source, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                shutil.copy2(path, Path(staging) / source)
+        (Path(staging) / "deployment.json").write_text(json.dumps({"model_tag": model_tag, **deployment}, indent=2))
+        return bentoml.bentos.build(
+            service="service:HARClassifier",
+            name=SERVICE_NAME,
+            version=bento_version,
+            include=["service.py", "har/*.py", "deployment.json"],
+            labels={"model_tag": model_tag},
+            # Explicit, pinned packages and no lock: `bentoml build` would otherwise resolve the
+            # requirements against the package index (slow, and impossible offline).
+            python={"packages": [f"{name}=={version(name)}" for name in BENTO_PACKAGES], "lock_packages": False},
+            build_ctx=staging,
+        )

@@ -1,0 +1,134 @@
+"""BentoML 1.4 service: activity predictions over HTTP for the production model.
+
+    POST /predict          {"windows": [[[ax, ay, az, gx, gy, gz], ...128 samples], ...]}
+    POST /predict_stream   {"timestamps": [epoch ms, ...], "samples": [[ax, ay, az, gx, gy, gz], ...]}
+    GET  /model_info       the served model: name, version, classes, channels, window, limits
+    GET  /healthz /livez /readyz /metrics /docs   (BentoML's own)
+
+The model, its normaliser and its serving config come from the BentoML model
+store (tag in `deployment.json`, written by the deploy pipeline next to this
+file in the Bento). Request validation, stream windowing and inference are
+`har.serving`, i.e. the training code; this file is only the HTTP layer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from http import HTTPStatus
+from pathlib import Path
+from typing import Annotated, Any, Dict, List
+
+import bentoml
+import numpy as np
+from bentoml.exceptions import BentoMLException
+from pydantic import Field
+
+from har.serving import MicroBatcher, Predictor, RequestError, check_windows, stream_to_windows
+
+_HERE = Path(__file__).resolve().parent
+_DEPLOYMENT = json.loads((_HERE / "deployment.json").read_text()) if (_HERE / "deployment.json").exists() else {}
+MODEL_TAG = os.environ.get("HAR_MODEL_TAG") or _DEPLOYMENT.get("model_tag", "har-activity-classifier:latest")
+MAX_BODY_BYTES = int(os.environ.get("HAR_MAX_BODY_BYTES") or _DEPLOYMENT.get("max_body_bytes", 32 * 1024 * 1024))
+
+predictions_counter = bentoml.metrics.Counter(
+    name="har_predictions", documentation="Windows classified, by predicted activity.", labelnames=["activity"]
+)
+
+
+class ClientError(BentoMLException):
+    """Raised for bad requests; BentoML answers with its status code and this message."""
+
+
+def _fail(error: RequestError) -> ClientError:
+    return ClientError(str(error), error_code=HTTPStatus(error.status))
+
+
+class BodySizeLimit:
+    """ASGI middleware: 413 before reading a body larger than the limit (declared or streamed)."""
+
+    def __init__(self, app: Any, max_bytes: int):
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            return await self._reject(send)
+        seen = 0
+
+        async def limited_receive() -> dict:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                raise ClientError(f"request body over {self.max_bytes} bytes",
+                                  error_code=HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+            return message
+
+        return await self.app(scope, limited_receive, send)
+
+    async def _reject(self, send: Any) -> None:
+        body = json.dumps({"error": f"request body over {self.max_bytes} bytes; split the request"}).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+@bentoml.service(
+    name="har_activity_service",
+    workers=1,  # one process owns the model; concurrency comes from micro-batching, not copies of it
+    traffic={"timeout": 60, "max_concurrency": 256},
+)
+class HARClassifier:
+    bento_model = bentoml.models.BentoModel(MODEL_TAG)
+
+    def __init__(self) -> None:
+        self.predictor = Predictor(self.bento_model.path)
+        self.config = self.predictor.config
+        self.batcher = MicroBatcher(self.predictor.predict_proba, max_batch=512)
+
+    async def _answer(self, windows: np.ndarray, start_times_ms: Any = None) -> List[Dict[str, Any]]:
+        probabilities = await self.batcher.submit(windows)
+        answers = self.predictor.describe(probabilities, start_times_ms)
+        for answer in answers:
+            predictions_counter.labels(activity=answer["label"]).inc()
+        return answers
+
+    @bentoml.api(route="/predict")
+    async def predict(
+        self,
+        windows: Annotated[List[Any], Field(description="Windows of shape (n, window_size, channels), raw units "
+                                                    "(g, rad/s) in the channel order of /model_info.")],
+    ) -> Dict[str, Any]:
+        """Classify a batch of windows: one label, the class probabilities and the model version per window."""
+        try:
+            array = check_windows(windows, self.config)
+        except RequestError as error:
+            raise _fail(error) from None
+        return {"predictions": await self._answer(array), "model_version": self.config.model_version}
+
+    @bentoml.api(route="/predict_stream")
+    async def predict_stream(
+        self,
+        timestamps: Annotated[List[Any], Field(description="Epoch milliseconds, strictly increasing.")],
+        samples: Annotated[List[Any], Field(description="One row of channel values per timestamp.")],
+    ) -> Dict[str, Any]:
+        """Raw samples of any length, windowed server-side exactly as in training; a label per window."""
+        try:
+            windows, starts = stream_to_windows(timestamps, samples, self.config)
+        except RequestError as error:
+            raise _fail(error) from None
+        return {"predictions": await self._answer(windows, starts), "model_version": self.config.model_version,
+                "window_size": self.config.window_size, "step": self.config.step,
+                "sample_rate_hz": self.config.sample_rate_hz}
+
+    @bentoml.api(route="/model_info")
+    def model_info(self) -> Dict[str, Any]:
+        """The served model and the input it expects."""
+        return {**self.config.to_dict(), "model_tag": str(self.bento_model.tag),
+                "max_body_bytes": MAX_BODY_BYTES}
+
+
+HARClassifier.add_asgi_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)

@@ -1,0 +1,84 @@
+"""Serve a Bento over HTTP through the stack's BentoML model deployer, replacing older deployments."""
+
+import time
+from typing import Annotated
+
+import bentoml
+import httpx
+from bentoml._internal.bento.bento import Bento
+from zenml import get_step_context, log_metadata, step
+from zenml.client import Client
+from zenml.integrations.bentoml.model_deployers.bentoml_model_deployer import BentoMLModelDeployer
+from zenml.integrations.bentoml.services.bentoml_local_deployment import (
+    BentoMLLocalDeploymentConfig,
+    BentoMLLocalDeploymentService,
+)
+from zenml.logger import get_logger
+
+from deployment.deployments import port_is_free, stop_deployments, wait_until
+
+logger = get_logger(__name__)
+
+
+@step(enable_cache=False)  # a deployment is state outside ZenML; never "reuse" one
+def deploy_model(
+    bento: Bento,
+    port: int = 3000,
+    host: str = "127.0.0.1",
+    timeout: int = 180,
+) -> Annotated[BentoMLLocalDeploymentService, "bentoml_deployment"]:
+    """Stop every deployment of this model, start the new one and check it serves the expected version.
+
+    ZenML's own look-up would treat any running deployment of the model as
+    "the same" and keep serving the old version, so older deployments are
+    stopped explicitly, the port is checked free, and the new server must
+    answer `/model_info` with the version being deployed.
+
+    Args:
+        bento: Output of `package_model`.
+        port: Local port of the HTTP server.
+        host: Interface to listen on.
+        timeout: Seconds to wait for stop/start.
+
+    Returns:
+        The running ZenML deployment service.
+    """
+    context = get_step_context()
+    model = context.model
+    version = Client().get_model_version(model.name, model.version)
+    deployer = BentoMLModelDeployer.get_active_model_deployer()
+    stopped = stop_deployments(deployer, model.name, timeout=timeout)
+    if stopped:
+        logger.info("Stopped %d older deployment(s) of %s", stopped, model.name)
+    if not wait_until(lambda: port_is_free(host, port), timeout=30):
+        raise RuntimeError(f"port {port} on {host} is still in use after stopping the old deployments; "
+                           "another process holds it (see `python run.py --list-deployments`)")
+    bento_path = bentoml.bentos.get(bento.tag).path  # the store's copy, not the materializer's temp dir
+    config = BentoMLLocalDeploymentConfig(
+        model_name=model.name,
+        model_version=str(version.number),
+        model_uri=bento_path,
+        bento_tag=str(bento.tag),
+        bento_uri=bento_path,
+        apis=["predict", "predict_stream", "model_info"],
+        workers=1,
+        port=port,
+        host=host,
+        working_dir=bento_path,
+        pipeline_name=context.pipeline.name,
+        pipeline_step_name=context.step_run.name,
+    )
+    started = time.monotonic()
+    service = deployer.deploy_model(config=config, service_type=BentoMLLocalDeploymentService.SERVICE_TYPE,
+                                    timeout=timeout)
+    base_url = f"http://{host}:{port}"
+    info = httpx.post(f"{base_url}/model_info", json={}, timeout=30).json()
+    if info.get("model_version") != str(version.number):
+        raise RuntimeError(f"the server on {base_url} serves model version {info.get('model_version')}, "
+                           f"expected {version.number}; the deployment did not replace the old one")
+    elapsed = time.monotonic() - started
+    logger.info("Serving %s version %s at %s (ready in %.1f s); try: curl -X POST %s/model_info -d '{}'",
+                model.name, version.number, base_url, elapsed, base_url)
+    log_metadata(metadata={"url": base_url, "model_version": str(version.number), "bento_tag": str(bento.tag),
+                           "startup_seconds": round(elapsed, 1)}, infer_artifact=True)
+    return service

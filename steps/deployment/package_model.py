@@ -1,0 +1,62 @@
+"""Package the production model and its normalisation as a Bento."""
+
+from typing import Annotated
+
+import keras
+from bentoml._internal.bento.bento import Bento
+from zenml import get_step_context, log_metadata, step
+from zenml.client import Client
+from zenml.logger import get_logger
+
+from deployment.bento import build_bento, export_model
+from har.config import DataConfig
+from har.serving import ServingConfig
+from har.types import ChannelNormalizer, WindowedDataset
+
+logger = get_logger(__name__)
+
+
+@step
+def package_model(
+    trained_model: keras.Model,
+    normalizer: ChannelNormalizer,
+    test_windows: WindowedDataset,
+    max_windows_per_request: int = 1024,
+    max_stream_samples: int = 360_000,
+    max_body_bytes: int = 32 * 1024 * 1024,
+) -> Annotated[Bento, "bento"]:
+    """Export model + normaliser + serving config to BentoML's model store and build the Bento.
+
+    Args:
+        trained_model: The production version's model.
+        normalizer: Its training normaliser (served with it).
+        test_windows: Gives classes, channels, window size, step and rate the model was trained with.
+        max_windows_per_request: Limit of POST /predict (larger batches get HTTP 413).
+        max_stream_samples: Limit of POST /predict_stream.
+        max_body_bytes: Request bodies above this size are refused before parsing.
+
+    Returns:
+        The Bento (service.py + the shared `har` package + the model).
+    """
+    context_model = get_step_context().model
+    version = Client().get_model_version(context_model.name, context_model.version)
+    data_config = DataConfig.model_validate(version.run_metadata.get("data_config") or {})
+    config = ServingConfig(
+        model_name=context_model.name,
+        model_version=str(version.number),
+        class_names=list(test_windows.class_names),
+        channel_names=list(test_windows.channel_names),
+        window_size=test_windows.window_size,
+        step=test_windows.step,
+        sample_rate_hz=test_windows.sample_rate_hz,
+        merge_tolerance_ms=data_config.merge_tolerance_ms,
+        max_windows_per_request=max_windows_per_request,
+        max_stream_samples=max_stream_samples,
+    )
+    model_tag = export_model(trained_model, normalizer, config)
+    bento = build_bento(model_tag, {"max_body_bytes": max_body_bytes})
+    logger.info("Packaged model version %s as BentoML model %s in Bento %s", config.model_version, model_tag,
+                bento.tag)
+    log_metadata(metadata={"bentoml_model_tag": model_tag, "bento_tag": str(bento.tag),
+                           "model_version": config.model_version}, infer_artifact=True)
+    return bento

@@ -1,0 +1,153 @@
+"""Deploy the production model for real through ZenML's BentoML deployer and talk HTTP to it."""
+
+import json
+import socket
+
+import httpx
+import numpy as np
+import pytest
+import yaml
+from zenml.client import Client
+from zenml.enums import ModelStages
+
+from tests.integration.conftest import ROOT, run_cli
+
+pytestmark = pytest.mark.integration
+MODEL = "har-activity-classifier"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def deployed(trained_run, tmp_path_factory):
+    port = _free_port()
+    config = yaml.safe_load((ROOT / "configs" / "deploy.yaml").read_text())
+    config["steps"]["deploy_model"]["parameters"]["port"] = port
+    config["steps"]["package_model"]["parameters"].update(max_windows_per_request=16, max_body_bytes=2_000_000)
+    path = tmp_path_factory.mktemp("deploy") / "deploy.yaml"
+    path.write_text(yaml.safe_dump(config))
+    result = run_cli("--pipeline", "deploy", "--config", str(path))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    url = f"http://127.0.0.1:{port}"
+    yield {"url": url, "config": path, "port": port}
+    run_cli("--stop-deployments")
+
+
+def _post(url: str, path: str, body, **kwargs) -> httpx.Response:
+    return httpx.post(url + path, json=body, timeout=60, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def production():
+    version = Client().get_model_version(MODEL, ModelStages.PRODUCTION)
+    import materializers.keras_model_materializer  # noqa: F401
+
+    return {
+        "version": version,
+        "model": version.get_artifact("trained_model").load(),
+        "normalizer": version.get_artifact("normalizer").load(),
+        "test": version.get_artifact("test_windows").load(),
+    }
+
+
+def test_server_outlives_the_pipeline_and_serves_the_production_version(deployed, production):
+    assert httpx.get(deployed["url"] + "/readyz", timeout=10).status_code == 200
+    info = _post(deployed["url"], "/model_info", {}).json()
+    assert info["model_version"] == str(production["version"].number)
+    assert info["window_size"] == production["test"].window_size
+    assert info["channel_names"] == production["test"].channel_names
+
+
+def test_served_predictions_equal_in_process_predictions(deployed, production):
+    from har.modeling import predict_proba
+
+    windows = production["test"].X[:12]
+    response = _post(deployed["url"], "/predict", {"windows": windows.tolist()})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    served = np.array([[p["probabilities"][c] for c in production["test"].class_names] for p in body["predictions"]])
+    local = predict_proba(production["model"], production["normalizer"].transform(windows))
+    np.testing.assert_allclose(served, local, atol=2e-5)
+    assert [p["label"] for p in body["predictions"]] == [production["test"].class_names[i] for i in local.argmax(1)]
+    assert {p["model_version"] for p in body["predictions"]} == {str(production["version"].number)}
+
+
+def test_stream_is_windowed_like_training(deployed, production):
+    test = production["test"]
+    # two consecutive windows of one recording, as a raw stream at the training rate
+    stream = np.concatenate([test.X[0], test.X[1][-test.step:]])
+    timestamps = 1_700_000_000_000 + np.arange(len(stream)) * 1000.0 / test.sample_rate_hz
+    response = _post(deployed["url"], "/predict_stream", {"timestamps": timestamps.tolist(),
+                                                         "samples": stream.tolist()})
+    assert response.status_code == 200, response.text
+    predictions = response.json()["predictions"]
+    assert [p["start_time_ms"] for p in predictions] == pytest.approx([timestamps[0], timestamps[test.step]])
+    direct = _post(deployed["url"], "/predict", {"windows": [stream[:test.window_size].tolist()]}).json()
+    assert predictions[0]["probabilities"] == pytest.approx(direct["predictions"][0]["probabilities"], abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    "path, body, status, message",
+    [
+        ("/predict", {"windows": [[[0.0] * 6] * 128][0]}, 400, "single window"),
+        ("/predict", {"windows": [[[0.0] * 5] * 128]}, 400, "expected 6"),
+        ("/predict", {"windows": [[[0.0] * 6] * 100]}, 400, "expected 128"),
+        ("/predict", {"windows": []}, 400, "has shape (0,)"),
+        ("/predict", {"windows": [[["a"] * 6] * 128]}, 400, "must be a list of windows"),
+        ("/predict", '{"windows": [' + ",".join(['[' + ",".join(["[1e400,0,0,0,0,0]"] * 128) + ']']) + ']}', 400,
+         "finite"),
+        ("/predict", {"windows": [[[0.0] * 6] * 128] * 17}, 413, "at most 16"),
+        ("/predict", {"wrong": 1}, 400, "windows"),
+        ("/predict_stream", {"timestamps": [3, 2, 1] * 50, "samples": [[0.0] * 6] * 150}, 400, "strictly increasing"),
+        ("/predict_stream", {"timestamps": list(range(10)), "samples": [[0.0] * 6] * 10}, 400, "fewer than one window"),
+        ("/predict_stream", {"timestamps": list(range(200)), "samples": [[0.0] * 6] * 199}, 400, "200 timestamps"),
+    ],
+)
+def test_bad_requests_get_4xx_with_a_message(deployed, path, body, status, message):
+    if isinstance(body, str):  # not expressible through json.dumps (e.g. 1e400)
+        response = httpx.post(deployed["url"] + path, content=body, headers={"content-type": "application/json"},
+                              timeout=60)
+    else:
+        response = _post(deployed["url"], path, body)
+    assert response.status_code == status, response.text
+    assert message in response.text
+
+
+def test_oversized_and_malformed_bodies(deployed):
+    big = b'{"windows": [' + b"1," * 1_200_000 + b"1]}"
+    response = httpx.post(deployed["url"] + "/predict", content=big, headers={"content-type": "application/json"},
+                          timeout=60)
+    assert response.status_code == 413 and "request body over" in response.text
+    response = httpx.post(deployed["url"] + "/predict", content=b'{"windows": [[[NaN',
+                          headers={"content-type": "application/json"}, timeout=60)
+    assert response.status_code == 400 and "Invalid JSON" in response.text
+    # still alive and answering correctly after all the bad input
+    ok = _post(deployed["url"], "/predict", {"windows": [[[0.0] * 6] * 128]})
+    assert ok.status_code == 200 and len(ok.json()["predictions"]) == 1
+
+
+def test_prometheus_metrics_count_predictions(deployed):
+    _post(deployed["url"], "/predict", {"windows": [[[0.0] * 6] * 128]})
+    metrics = httpx.get(deployed["url"] + "/metrics", timeout=10).text
+    assert "har_predictions_total{" in metrics
+    assert "bentoml_service_request_total" in metrics or "bentoml_api_server_request_total" in metrics
+
+
+def test_redeploy_replaces_and_stop_frees_the_port(deployed):
+    before = run_cli("--list-deployments").stdout
+    assert before.count("running") == 1
+    result = run_cli("--pipeline", "deploy", "--config", str(deployed["config"]))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    after = run_cli("--list-deployments").stdout
+    assert after.count("running") == 1 and after.splitlines()[-1].split()[0] not in before
+    assert _post(deployed["url"], "/model_info", {}).status_code == 200
+
+    assert "Stopped 1 deployment" in run_cli("--stop-deployments").stdout
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(deployed["url"] + "/readyz", timeout=5)
+    assert "No deployments" in run_cli("--list-deployments").stdout
+    json.dumps(after)  # keep the listing printable in failures
