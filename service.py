@@ -13,14 +13,16 @@ file in the Bento). Request validation, stream windowing and inference are
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 from http import HTTPStatus
 from pathlib import Path
-from typing import Annotated, Any, Dict, List
+from typing import Any, Dict, List
 
 import bentoml
 import numpy as np
+import orjson
 from bentoml.exceptions import BentoMLException
 from pydantic import Field
 
@@ -76,6 +78,40 @@ class BodySizeLimit:
         await send({"type": "http.response.body", "body": body})
 
 
+class _FastJSONInput(bentoml.IODescriptor):
+    """Request body parsed with orjson into plain lists, without per-element pydantic validation.
+
+    BentoML's generic path validates every number of a 64-window body through
+    pydantic (~9 ms, 70 % of the CPU time per request under load); orjson
+    parses the same body in ~3 ms and `har.serving` checks shape, type and
+    finiteness on the numpy array. The fields still document the API (/docs).
+    """
+
+    @classmethod
+    async def from_http_request(cls, request: Any, serde: Any) -> Any:
+        body = await request.body()
+        try:
+            content = orjson.loads(body)
+        except orjson.JSONDecodeError as error:
+            raise ClientError(f"request body is not valid JSON: {error}", error_code=HTTPStatus.BAD_REQUEST) from None
+        missing = [name for name in cls.model_fields if not isinstance(content, dict) or name not in content]
+        if missing:
+            raise ClientError(f"expected a JSON object with field(s) {', '.join(cls.model_fields)}; missing: "
+                              f"{', '.join(missing)}", error_code=HTTPStatus.BAD_REQUEST)
+        return cls.model_construct(**{name: content[name] for name in cls.model_fields})
+
+
+class PredictRequest(_FastJSONInput):
+    windows: List[List[List[float]]] = Field(
+        description="Windows of shape (n, window_size, channels) in raw units (g, rad/s), channels in the order "
+                    "of /model_info; at most max_windows_per_request windows.")
+
+
+class StreamRequest(_FastJSONInput):
+    timestamps: List[float] = Field(description="Epoch milliseconds, strictly increasing, one per sample.")
+    samples: List[List[float]] = Field(description="One row of channel values (order of /model_info) per timestamp.")
+
+
 @bentoml.service(
     name="har_activity_service",
     workers=1,  # one process owns the model; concurrency comes from micro-batching, not copies of it
@@ -85,9 +121,13 @@ class HARClassifier:
     bento_model = bentoml.models.BentoModel(MODEL_TAG)
 
     def __init__(self) -> None:
-        self.predictor = Predictor(self.bento_model.path)
+        self.predictor = Predictor(self.bento_model.path, threads=int(os.environ.get("HAR_TF_THREADS", "1")))
         self.config = self.predictor.config
         self.batcher = MicroBatcher(self.predictor.predict_proba, max_batch=512)
+        # TensorFlow and Keras leave millions of long-lived objects on the heap; every full garbage
+        # collection (triggered by the lists a JSON body allocates) walked all of them, ~25 % of
+        # the CPU under load. Freezing moves them out of the collector's view.
+        gc.freeze()
 
     async def _answer(self, windows: np.ndarray, start_times_ms: Any = None) -> List[Dict[str, Any]]:
         probabilities = await self.batcher.submit(windows)
@@ -96,12 +136,8 @@ class HARClassifier:
             predictions_counter.labels(activity=answer["label"]).inc()
         return answers
 
-    @bentoml.api(route="/predict")
-    async def predict(
-        self,
-        windows: Annotated[List[Any], Field(description="Windows of shape (n, window_size, channels), raw units "
-                                                    "(g, rad/s) in the channel order of /model_info.")],
-    ) -> Dict[str, Any]:
+    @bentoml.api(route="/predict", input_spec=PredictRequest)
+    async def predict(self, windows: Any) -> Dict[str, Any]:
         """Classify a batch of windows: one label, the class probabilities and the model version per window."""
         try:
             array = check_windows(windows, self.config)
@@ -109,12 +145,8 @@ class HARClassifier:
             raise _fail(error) from None
         return {"predictions": await self._answer(array), "model_version": self.config.model_version}
 
-    @bentoml.api(route="/predict_stream")
-    async def predict_stream(
-        self,
-        timestamps: Annotated[List[Any], Field(description="Epoch milliseconds, strictly increasing.")],
-        samples: Annotated[List[Any], Field(description="One row of channel values per timestamp.")],
-    ) -> Dict[str, Any]:
+    @bentoml.api(route="/predict_stream", input_spec=StreamRequest)
+    async def predict_stream(self, timestamps: Any, samples: Any) -> Dict[str, Any]:
         """Raw samples of any length, windowed server-side exactly as in training; a label per window."""
         try:
             windows, starts = stream_to_windows(timestamps, samples, self.config)

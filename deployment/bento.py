@@ -18,7 +18,7 @@ SERVICE_NAME = "har_activity_service"
 # staging folder holding only these, never in the repository (a BentoML home inside the build
 # context would be copied into itself).
 BENTO_SOURCES = ("service.py", "har")
-BENTO_PACKAGES = ("numpy", "pandas", "scikit-learn", "keras", "tensorflow-cpu", "pydantic", "bentoml")
+BENTO_PACKAGES = ("numpy", "pandas", "scikit-learn", "keras", "tensorflow-cpu", "pydantic", "orjson", "bentoml")
 
 
 def bentoml_version_tag(model_name: str, model_version: str) -> str:
