@@ -149,7 +149,7 @@ class Predictor:
     3 ms in `orjson.loads`.
     """
 
-    def __init__(self, model_dir: str | Path, threads: int = 1):
+    def __init__(self, model_dir: str | Path, threads: int = 1, max_batch: int = 512):
         import keras
         import tensorflow as tf
 
@@ -165,7 +165,12 @@ class Predictor:
         self.model = keras.models.load_model(model_dir / MODEL_FILE, compile=False)
         spec = tf.TensorSpec([None, self.config.window_size, len(self.config.channel_names)], tf.float32)
         self._call = tf.function(self._forward, input_signature=[spec])
-        for n in (1, 8, 64):  # trace and warm up before the first request
+        # Batches are padded to a few sizes: oneDNN builds kernels per input shape, and the first
+        # call with each new batch size cost tens of milliseconds under load. All are built here.
+        self.buckets = tuple(2**k for k in range(max_batch.bit_length()) if 2**k <= max_batch)
+        if self.buckets[-1] != max_batch:
+            self.buckets += (max_batch,)
+        for n in self.buckets:
             self._call(np.zeros((n, self.config.window_size, len(self.config.channel_names)), np.float32))
 
     def _forward(self, x):  # traced once by tf.function
@@ -173,7 +178,15 @@ class Predictor:
 
     def predict_proba(self, windows: np.ndarray) -> np.ndarray:
         """Probabilities for raw (unnormalised) windows, as `(n, n_classes)` float32."""
-        return np.asarray(self._call(self.normalizer.transform(windows)), dtype=np.float32)
+        x = self.normalizer.transform(windows)
+        n = len(x)
+        if n > self.buckets[-1]:
+            return np.concatenate([self.predict_proba(windows[i : i + self.buckets[-1]])
+                                   for i in range(0, n, self.buckets[-1])])
+        size = next(b for b in self.buckets if b >= n)
+        if size != n:
+            x = np.concatenate([x, np.zeros((size - n, *x.shape[1:]), np.float32)])
+        return np.asarray(self._call(x), dtype=np.float32)[:n]
 
     def describe(self, probabilities: np.ndarray, start_times_ms: Sequence[float] | None = None) -> List[dict]:
         """One JSON-ready answer per window: label, class probabilities, model version."""

@@ -108,3 +108,32 @@ def test_micro_batcher_propagates_model_errors_and_keeps_serving():
         return await batcher.submit(np.ones((1, 1, 1), np.float32))
 
     assert asyncio.run(scenario()).sum() == 1
+
+
+def test_predictor_padding_and_chunking_match_the_plain_model(tmp_path):
+    import json
+
+    import keras
+
+    from har.serving import MODEL_FILE, NORMALIZER_FILE, SERVING_CONFIG_FILE, Predictor
+    from har.types import ChannelNormalizer
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((8, 3))
+    x = keras.layers.Conv1D(4, 3, padding="same")(inputs)
+    x = keras.layers.GlobalAveragePooling1D()(x)
+    model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(x))
+    model.save(tmp_path / MODEL_FILE)
+    normalizer = ChannelNormalizer(["x", "y", "z"], [0.5, 0.0, -1.0], [2.0, 1.0, 0.5])
+    (tmp_path / NORMALIZER_FILE).write_text(json.dumps(normalizer.to_dict()))
+    (tmp_path / SERVING_CONFIG_FILE).write_text(json.dumps(CONFIG.to_dict()))
+
+    predictor = Predictor(tmp_path, max_batch=8)
+    assert predictor.buckets == (1, 2, 4, 8)
+    windows = np.random.default_rng(1).normal(size=(19, 8, 3)).astype(np.float32)
+    expected = np.asarray(model(normalizer.transform(windows), training=False))
+    for n in (1, 3, 8, 19):  # padded to a bucket, exact, chunked beyond max_batch
+        np.testing.assert_allclose(predictor.predict_proba(windows[:n]), expected[:n], atol=1e-6)
+    answers = predictor.describe(expected[:2], start_times_ms=[10.0, 20.0])
+    assert answers[0]["model_version"] == "3" and answers[1]["start_time_ms"] == 20.0
+    assert answers[0]["label"] == ["a", "b"][int(expected[0].argmax())]
