@@ -34,12 +34,14 @@ def ensure_default_data(out_dir: str | Path, data_config: DataConfig, generator:
     """
     from har.synthetic import generate_dataset
 
-    out = Path(out_dir)
     params = {
         **generator,
         "sampling_rate_hz": data_config.sampling_rate_hz,
         "activities": list(data_config.activities),
     }
+    # One folder per generator setting, so a 10 Hz config does not overwrite the 50 Hz data.
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:10]
+    out = Path(out_dir) / f"{int(data_config.sampling_rate_hz)}hz-{len(data_config.activities)}act-{digest}"
     record = out / GENERATOR_RECORD
     if record.exists() and json.loads(record.read_text()) == params:
         return out / "recordings"

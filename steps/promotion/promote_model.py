@@ -66,7 +66,9 @@ def promote_model(
         prod_version = production.name
         prod_score, how = _production_score(test_windows, production)
         if prod_score is None:
-            promote, reason = True, how
+            # A model for another activity set or sensor layout is not a better version of this
+            # one; it belongs under its own model name (see configs/train_watch_10hz.yaml).
+            promote, reason = False, f"{how}; use a different model name for a different data setup"
         else:
             promote = new_score > prod_score
             reason = (f"new macro-F1 {new_score:.4f} {'>' if promote else '<='} {target_stage} "

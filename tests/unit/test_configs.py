@@ -12,7 +12,8 @@ from pipelines import deployment_pipeline, training_pipeline
 from pipelines.run_config import ConfigError, validate_run_config
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
-PIPELINE_CONFIGS = {"train.yaml": training_pipeline, "deploy.yaml": deployment_pipeline}
+PIPELINE_CONFIGS = {"train.yaml": training_pipeline, "train_watch_10hz.yaml": training_pipeline,
+                    "deploy.yaml": deployment_pipeline}
 OTHER_CONFIGS = {"schema.yaml", "default_data.yaml"}
 
 
