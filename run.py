@@ -7,6 +7,7 @@ runs a pipeline with its YAML config. See README.md.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -21,7 +22,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import click  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
-DEFAULT_CONFIGS = {"train": "configs/train.yaml", "deploy": "configs/deploy.yaml"}
+DEFAULT_CONFIGS = {"train": "configs/train.yaml", "deploy": "configs/deploy.yaml",
+                   "inference": "configs/inference.yaml", "drift": "configs/drift.yaml"}
 MODEL_NAME = "har-activity-classifier"
 
 
@@ -34,10 +36,12 @@ MODEL_NAME = "har-activity-classifier"
               help="Recordings folder (one sub-folder per recording). Default: built-in synthetic data.")
 @click.option("--no-cache", is_flag=True, help="Re-run every step instead of reusing cached outputs.")
 @click.option("--stack", default="local", show_default=True, help="ZenML stack to set up and use.")
+@click.option("--retrain-config", type=click.Path(exists=True, dir_okay=False),
+              help="Drift with on_drift=retrain: training config for the retraining (default: configs/train.yaml).")
 @click.option("--list-deployments", is_flag=True, help="List the model's deployments and exit.")
 @click.option("--stop-deployments", is_flag=True, help="Stop and remove the model's deployments and exit.")
 def main(pipeline_name: str, config_path: str | None, data_dir: str | None, no_cache: bool, stack: str,
-         list_deployments: bool, stop_deployments: bool) -> None:
+         retrain_config: str | None, list_deployments: bool, stop_deployments: bool) -> None:
     """Run a HAR pipeline (train, deploy) on the chosen ZenML stack."""
     started = time.perf_counter()
     from scripts.setup_stack import ensure_stack
@@ -49,7 +53,70 @@ def main(pipeline_name: str, config_path: str | None, data_dir: str | None, no_c
         return manage_deployments(stop_deployments)
     if pipeline_name == "deploy":
         return run_deploy(config_path, no_cache, started)
+    if pipeline_name in ("inference", "drift"):
+        return run_on_new_data(pipeline_name, config_path, data_dir, started, retrain_config)
     run_train(config_path, data_dir, no_cache, started)
+
+
+def run_on_new_data(pipeline_name: str, config_path: str, data_dir: str | None, started: float,
+                    retrain_config: str | None = None) -> None:
+    """Batch inference or drift on `--data-dir` with the production model's own data settings."""
+    from zenml.client import Client
+
+    from har.config import DataConfig, load_schema
+    from har.datasets import fingerprint_directory
+    from pipelines import drift_pipeline, inference_pipeline
+    from pipelines.run_config import validate_run_config
+
+    if data_dir is None:
+        raise click.UsageError(f"--pipeline {pipeline_name} needs --data-dir (recordings in the input format)")
+    pipeline = {"inference": inference_pipeline, "drift": drift_pipeline}[pipeline_name]
+    run_config = validate_run_config(config_path, pipeline)
+    model_name = run_config["model"]["name"]
+    try:
+        production = Client().get_model_version(model_name, "production")
+    except KeyError:
+        raise click.ClickException(f"no production version of {model_name}; run the training pipeline first") from None
+    if "data_config" not in production.run_metadata:
+        raise click.ClickException(f"{model_name} version {production.number} has no data_config metadata; retrain it")
+    data_config = DataConfig.model_validate(production.run_metadata["data_config"])
+    data_path = Path(data_dir).resolve()
+    click.echo(f"{pipeline_name}: {data_path} with {model_name} version {production.number} "
+               f"({data_config.sampling_rate_hz:g} Hz, channels from {', '.join(data_config.streams)})")
+    run = pipeline.with_options(config_path=config_path)(
+        data_dir=str(data_path), data_fingerprint=fingerprint_directory(data_path), data_config=data_config,
+        data_schema=load_schema(ROOT / "configs" / "schema.yaml"))
+    report(run, started)
+    if pipeline_name == "drift":
+        action = run.steps["act_on_drift"].outputs["drift_action"][0].load()
+        if action == "retrain":
+            retrain(production, data_path, retrain_config or str(ROOT / DEFAULT_CONFIGS["train"]))
+
+
+def retrain(production, new_data: Path, train_config: str) -> None:
+    """Train on the production model's recordings plus the new (labelled) ones; promotion decides."""
+    # Follow lineage: the run that produced the version's training windows, and what its ingest read.
+    # (Inference and drift runs also link a `sensor_data` artifact to the production version.)
+    from zenml.client import Client
+
+    training_run = Client().get_pipeline_run(production.get_artifact("train_windows").producer_pipeline_run_id)
+    training_dir = training_run.steps["ingest_recordings"].outputs["sensor_data"][0].run_metadata.get("data_dir")
+    if not training_dir or not Path(training_dir).is_dir():
+        raise click.ClickException(f"cannot retrain: the production model's training data {training_dir} is gone")
+    retrain_root = Path(os.environ.get("HAR_RETRAIN_DIR", ROOT / "data" / "retrain"))
+    merged = retrain_root / f"v{production.number}-{new_data.name}"
+    if merged.exists():
+        shutil.rmtree(merged)
+    merged.mkdir(parents=True)
+    for source in (Path(training_dir), new_data):
+        for recording in sorted(p for p in source.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            if not (recording / "labels.csv").exists():
+                raise click.ClickException(f"cannot retrain on unlabelled recording {recording}")
+            link = merged / f"{source.name}__{recording.name}"
+            if not link.exists():
+                link.symlink_to(recording, target_is_directory=True)
+    click.echo(f"Drift policy 'retrain': training on {merged} (production data {training_dir} + new data {new_data})")
+    run_train(train_config, str(merged), False, time.perf_counter())
 
 
 def manage_deployments(stop: bool) -> None:

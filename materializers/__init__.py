@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from materializers.data_quality_report_materializer import DataQualityReportMaterializer
+from materializers.drift_verdict_materializer import DriftVerdictMaterializer
 from materializers.evaluation_report_materializer import EvaluationReportMaterializer
 from materializers.normalizer_materializer import ChannelNormalizerMaterializer
 from materializers.windowed_dataset_materializer import WindowedDatasetMaterializer
@@ -27,6 +28,7 @@ from materializers.windowed_dataset_materializer import WindowedDatasetMateriali
 __all__ = [
     "ChannelNormalizerMaterializer",
     "DataQualityReportMaterializer",
+    "DriftVerdictMaterializer",
     "EvaluationReportMaterializer",
     "KerasModelMaterializer",
     "WindowedDatasetMaterializer",

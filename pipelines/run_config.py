@@ -17,7 +17,8 @@ from har.config import DataConfig, load_yaml
 
 RUN_CONFIG_KEYS = {"enable_cache", "model", "parameters", "steps", "settings", "run_name", "tags", "extra"}
 STEP_CONFIG_KEYS = {"parameters", "experiment_tracker", "enable_cache", "settings", "step_operator", "extra"}
-PIPELINE_PARAMETERS = {"training_pipeline": {"data_config": DataConfig}, "deployment_pipeline": {}}
+PIPELINE_PARAMETERS = {"training_pipeline": {"data_config": DataConfig}, "deployment_pipeline": {},
+                       "inference_pipeline": {}, "drift_pipeline": {}}
 
 
 class ConfigError(ValueError):

@@ -10,16 +10,26 @@ from steps.deployment.deploy_model import deploy_model
 from steps.deployment.package_model import package_model
 from steps.evaluation.check_quality_gate import check_quality_gate
 from steps.evaluation.evaluate_model import evaluate_model
+from steps.inference.export_predictions import export_predictions
+from steps.inference.predict_windows import predict_windows
+from steps.monitoring.act_on_drift import act_on_drift
+from steps.monitoring.build_drift_frames import build_drift_frames
+from steps.monitoring.detect_drift import detect_drift
 from steps.promotion.promote_model import promote_model
 from steps.training.train_model import train_model
 
 __all__ = [
+    "act_on_drift",
+    "build_drift_frames",
     "check_quality_gate",
     "deploy_model",
+    "detect_drift",
+    "export_predictions",
     "evaluate_model",
     "fit_normalizer",
     "ingest_recordings",
     "package_model",
+    "predict_windows",
     "promote_model",
     "split_windows",
     "train_model",

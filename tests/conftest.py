@@ -10,6 +10,7 @@ import tempfile
 _HOME = tempfile.mkdtemp(prefix="har-tests-")
 os.environ["ZENML_CONFIG_PATH"] = os.path.join(_HOME, "zenml")
 os.environ["BENTOML_HOME"] = os.path.join(_HOME, "bentoml")
+os.environ["HAR_RETRAIN_DIR"] = os.path.join(_HOME, "retrain")
 for key, value in {
     "ZENML_ANALYTICS_OPT_IN": "false",
     "ZENML_AUTO_OPEN_DASHBOARD": "false",

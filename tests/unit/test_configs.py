@@ -8,12 +8,13 @@ import yaml
 
 from har.config import DataConfig, channel_names, load_schema, load_yaml
 from har.synthetic import generate_dataset
-from pipelines import deployment_pipeline, training_pipeline
+from pipelines import deployment_pipeline, drift_pipeline, inference_pipeline, training_pipeline
 from pipelines.run_config import ConfigError, validate_run_config
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 PIPELINE_CONFIGS = {"train.yaml": training_pipeline, "train_watch_10hz.yaml": training_pipeline,
-                    "deploy.yaml": deployment_pipeline}
+                    "deploy.yaml": deployment_pipeline, "inference.yaml": inference_pipeline,
+                    "drift.yaml": drift_pipeline}
 OTHER_CONFIGS = {"schema.yaml", "default_data.yaml"}
 
 
@@ -25,7 +26,7 @@ def test_every_config_file_is_known():
 @pytest.mark.parametrize("name", sorted(PIPELINE_CONFIGS))
 def test_pipeline_configs_are_valid(name):
     config = validate_run_config(CONFIGS / name, PIPELINE_CONFIGS[name])
-    assert config["model"]["name"] == "har-activity-classifier"
+    assert config["model"]["name"].startswith("har-")
     if "data_config" in config.get("parameters", {}):
         data = DataConfig.model_validate(config["parameters"]["data_config"])
         assert channel_names(data, load_schema(CONFIGS / "schema.yaml"))

@@ -1,0 +1,59 @@
+"""Write predictions to a file the user can open and append them to the prediction log."""
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Dict
+
+import pandas as pd
+from zenml import get_step_context, log_metadata, step
+from zenml.logger import get_logger
+
+from har.prediction_log import append_predictions, count_predictions
+
+logger = get_logger(__name__)
+
+
+@step(enable_cache=False)  # writes outside ZenML; the log itself prevents duplicates
+def export_predictions(
+    predictions: pd.DataFrame,
+    output_dir: str = "outputs/predictions",
+    file_format: str = "csv",
+    prediction_log: str = "outputs/prediction_log.sqlite",
+) -> Annotated[Dict[str, Any], "export_summary"]:
+    """Export to `<output_dir>/<run name>.<csv|parquet>` (atomically) and append to the SQLite log.
+
+    Args:
+        predictions: Output of `predict_windows`.
+        output_dir: Folder for the exported file (relative paths: from the repository root).
+        file_format: csv or parquet.
+        prediction_log: SQLite file of all predictions ever made; re-running the same input adds no rows.
+
+    Returns:
+        Where things went and how many rows were new.
+    """
+    if file_format not in ("csv", "parquet"):
+        raise ValueError(f"file_format must be 'csv' or 'parquet', got '{file_format}'")
+    run_name = get_step_context().pipeline_run.name
+    target = Path(output_dir).resolve() / f"{run_name}.{file_format}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".partial")
+    os.close(handle)
+    try:
+        if file_format == "csv":
+            predictions.to_csv(temporary, index=False)
+        else:
+            predictions.to_parquet(temporary, index=False)
+        os.replace(temporary, target)  # never a half-written file under the final name
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+    model_name = get_step_context().model.name
+    inserted, duplicates = append_predictions(prediction_log, predictions, model_name, run_name)
+    summary = {"file": str(target), "rows": len(predictions), "prediction_log": str(Path(prediction_log).resolve()),
+               "log_rows_added": inserted, "log_rows_already_present": duplicates,
+               "log_rows_total": count_predictions(prediction_log)}
+    logger.info("Wrote %d predictions to %s; prediction log %s: %d new, %d already logged", len(predictions),
+                target, summary["prediction_log"], inserted, duplicates)
+    log_metadata(metadata=summary)
+    return summary

@@ -1,0 +1,60 @@
+"""Per-window features and predicted activities for the reference and the current data."""
+
+from typing import Annotated, Tuple
+
+import keras
+import numpy as np
+import pandas as pd
+from zenml import step
+
+from har.drift import PREDICTION_COLUMN, SUBJECT_COLUMN
+from har.features import window_features
+from har.modeling import predict_proba
+from har.types import ChannelNormalizer, WindowedDataset
+
+
+def _frame(windows: WindowedDataset, model: keras.Model, normalizer: ChannelNormalizer) -> pd.DataFrame:
+    features = window_features(windows.X, windows.channel_names, windows.sample_rate_hz)
+    features[PREDICTION_COLUMN] = np.asarray(windows.class_names)[
+        predict_proba(model, normalizer.transform(windows.X)).argmax(axis=1)]
+    return features
+
+
+@step
+def build_drift_frames(
+    reference_windows: WindowedDataset,
+    calibration_windows: WindowedDataset,
+    current_windows: WindowedDataset,
+    trained_model: keras.Model,
+    normalizer: ChannelNormalizer,
+) -> Tuple[
+    Annotated[pd.DataFrame, "reference_features"],
+    Annotated[pd.DataFrame, "calibration_features"],
+    Annotated[pd.DataFrame, "current_features"],
+]:
+    """Features (per channel: mean, std, min, max, energy, dominant frequency) and model predictions.
+
+    Data that cannot be compared (other channels, rate or window) is an error
+    here, not "drift".
+
+    Args:
+        reference_windows: The windows the production model was trained on.
+        calibration_windows: Its validation windows: new people, same sensors (what "no drift" looks like).
+        current_windows: Windows of the new data.
+        trained_model: The production model (for prediction drift).
+        normalizer: Its normaliser.
+
+    Returns:
+        Reference, calibration (with a subject column) and current feature tables, each with a
+        predicted-activity column.
+    """
+    for what, ref, cur in (("channels", reference_windows.channel_names, current_windows.channel_names),
+                           ("sample rate (Hz)", reference_windows.sample_rate_hz, current_windows.sample_rate_hz),
+                           ("window size", reference_windows.window_size, current_windows.window_size)):
+        if ref != cur:
+            raise ValueError(f"incompatible current data: {what} {cur} vs {ref} in the reference; this is a data "
+                             "problem, not drift. Re-ingest with the production model's data settings.")
+    calibration = _frame(calibration_windows, trained_model, normalizer)
+    calibration[SUBJECT_COLUMN] = calibration_windows.subjects
+    return (_frame(reference_windows, trained_model, normalizer), calibration,
+            _frame(current_windows, trained_model, normalizer))
