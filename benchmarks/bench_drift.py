@@ -53,8 +53,8 @@ def frame_for(windows, model, normalizer):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batches", type=int, default=40)
-    parser.add_argument("--subjects-per-batch", type=int, default=2)
-    parser.add_argument("--seconds", type=float, default=20.0, help="seconds per activity in a batch recording")
+    parser.add_argument("--subjects-per-batch", type=int, default=4)
+    parser.add_argument("--seconds", type=float, default=30.0, help="seconds per activity in a batch recording")
     args = parser.parse_args()
 
     train_cfg = load_yaml(ROOT / "configs" / "train.yaml")
