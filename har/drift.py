@@ -34,7 +34,7 @@ class DriftConfig(BaseModel):
                                               "subjects score against the reference (new people are not drift).")
     calibration_margin: float = Field(1.25, ge=1.0, description="Calibrated threshold = margin x the highest "
                                                                 "validation-subject score.")
-    drift_share: float = Field(0.04, gt=0, le=1, description="Dataset drift if this share of features drifts "
+    drift_share: float = Field(0.035, gt=0, le=1, description="Dataset drift if this share of features drifts "
                                "(calibrated thresholds make single drifted features rare on new people).")
     prediction_stattest: str = Field("psi", description="Evidently stat test for the predicted-activity column.")
     prediction_threshold: float = Field(0.25, gt=0)

@@ -7,14 +7,15 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-FEATURES = ("mean", "std", "min", "max", "energy", "dominant_hz", "jerk")
+FEATURES = ("mean", "std", "min", "max", "energy", "dominant_hz", "centroid_hz", "jerk")
 
 
 def window_features(X: np.ndarray, channel_names: Sequence[str], sample_rate_hz: float) -> pd.DataFrame:
     """One row per window, columns `<channel>_<feature>` plus accelerometer magnitude statistics.
 
     `energy` is the mean square; `dominant_hz` the frequency of the largest
-    non-DC spectral peak (the gait cadence for walking and running); `jerk`
+    non-DC spectral peak (the gait cadence for walking and running);
+    `centroid_hz` the amplitude-weighted mean frequency (tempo); `jerk`
     the standard deviation of sample-to-sample differences (sensor noise
     dominates it in still windows).
     """
@@ -33,6 +34,7 @@ def window_features(X: np.ndarray, channel_names: Sequence[str], sample_rate_hz:
         "max": x.max(axis=1),
         "energy": np.mean(x**2, axis=1),
         "dominant_hz": freqs[spectrum.argmax(axis=1)],
+        "centroid_hz": (spectrum * freqs[None, :, None]).sum(axis=1) / np.maximum(spectrum.sum(axis=1), 1e-12),
         "jerk": np.diff(x, axis=1).std(axis=1),
     }
     for c, name in enumerate(channel_names):
@@ -47,4 +49,6 @@ def window_features(X: np.ndarray, channel_names: Sequence[str], sample_rate_hz:
         magnitude_spectrum = np.abs(np.fft.rfft(centred, axis=1))
         magnitude_spectrum[:, 0] = 0.0
         columns["acc_magnitude_dominant_hz"] = freqs[magnitude_spectrum.argmax(axis=1)]
+        columns["acc_magnitude_centroid_hz"] = (magnitude_spectrum * freqs).sum(axis=1) / np.maximum(
+            magnitude_spectrum.sum(axis=1), 1e-12)
     return pd.DataFrame(columns)

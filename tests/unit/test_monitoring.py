@@ -27,7 +27,7 @@ def test_window_features_values():
     X[0, :, 0] = 1.0 + 0.5 * np.sin(2 * np.pi * 2.0 * t)  # 2 Hz around 1 g
     X[1, :, 2] = 1.0
     frame = window_features(X, CHANNELS, 50.0)
-    assert len(frame.columns) == len(CHANNELS) * len(FEATURES) + 3
+    assert len(frame.columns) == len(CHANNELS) * len(FEATURES) + 4
     assert frame.loc[0, "acc_x_mean"] == pytest.approx(1.0, abs=0.01)
     assert frame.loc[0, "acc_x_dominant_hz"] == pytest.approx(2.0, abs=0.4)
     assert frame.loc[1, "acc_magnitude_mean"] == pytest.approx(1.0)
