@@ -44,10 +44,13 @@ test-unit: install ## fast unit tests only
 lint: install ## ruff
 	$(VENV)/bin/ruff check .
 
-bench: install ## print the benchmark figures
+bench: install ## print the benchmark figures (serving and drift-pipeline ones need `make train` + a deploy)
 	$(PY) benchmarks/bench_windowing.py
 	$(PY) benchmarks/bench_materializer.py
 	$(PY) benchmarks/bench_training.py
+	$(PY) benchmarks/bench_drift.py
+	$(PY) run.py --pipeline deploy && $(PY) benchmarks/bench_serving.py; $(PY) run.py --stop-deployments
+	$(PY) benchmarks/bench_drift_pipeline.py
 
 dashboard: setup ## start the local ZenML dashboard (offline) and print its URL
 	$(VENV)/bin/zenml login --local
