@@ -42,7 +42,7 @@ MODEL_NAME = "har-activity-classifier"
 @click.option("--stop-deployments", is_flag=True, help="Stop and remove the model's deployments and exit.")
 def main(pipeline_name: str, config_path: str | None, data_dir: str | None, no_cache: bool, stack: str,
          retrain_config: str | None, list_deployments: bool, stop_deployments: bool) -> None:
-    """Run a HAR pipeline (train, deploy) on the chosen ZenML stack."""
+    """Run a HAR pipeline (train, deploy, inference, drift) on the chosen ZenML stack."""
     started = time.perf_counter()
     from scripts.setup_stack import ensure_stack
 
