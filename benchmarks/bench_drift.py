@@ -26,14 +26,13 @@ sys.path.insert(0, str(ROOT))
 
 from har.config import DataConfig, channel_names, load_schema, load_yaml  # noqa: E402
 from har.drift import (  # noqa: E402
-    PREDICTION_COLUMN,
     SUBJECT_COLUMN,
     DriftConfig,
     calibrate_thresholds,
+    drift_frame,
     run_drift_report,
     verdict_from_report,
 )
-from har.features import window_features  # noqa: E402
 from har.ingest import ingest_recordings  # noqa: E402
 from har.modeling import TrainingConfig, predict_proba, train_model  # noqa: E402
 from har.normalization import fit_normalizer  # noqa: E402
@@ -44,10 +43,8 @@ from har.windowing import make_windows  # noqa: E402
 
 
 def frame_for(windows, model, normalizer):
-    features = window_features(windows.X, windows.channel_names, windows.sample_rate_hz)
     labels = np.asarray(windows.class_names)[predict_proba(model, normalizer.transform(windows.X)).argmax(1)]
-    features[PREDICTION_COLUMN] = labels
-    return features
+    return drift_frame(windows, labels)
 
 
 def main() -> None:

@@ -7,17 +7,14 @@ import numpy as np
 import pandas as pd
 from zenml import step
 
-from har.drift import PREDICTION_COLUMN, SUBJECT_COLUMN
-from har.features import window_features
+from har.drift import SUBJECT_COLUMN, drift_frame
 from har.modeling import predict_proba
 from har.types import ChannelNormalizer, WindowedDataset
 
 
 def _frame(windows: WindowedDataset, model: keras.Model, normalizer: ChannelNormalizer) -> pd.DataFrame:
-    features = window_features(windows.X, windows.channel_names, windows.sample_rate_hz)
-    features[PREDICTION_COLUMN] = np.asarray(windows.class_names)[
-        predict_proba(model, normalizer.transform(windows.X)).argmax(axis=1)]
-    return features
+    predicted = np.asarray(windows.class_names)[predict_proba(model, normalizer.transform(windows.X)).argmax(axis=1)]
+    return drift_frame(windows, predicted)
 
 
 @step

@@ -13,8 +13,8 @@ from har.drift import (
     DriftVerdict,
     calibrate_thresholds,
     column_mapping,
+    comparable_features,
     drift_metrics,
-    feature_columns,
     verdict_from_report,
 )
 
@@ -41,7 +41,7 @@ def detect_drift(
     """
     from zenml.integrations.evidently.metrics import EvidentlyMetricConfig
 
-    features = feature_columns(reference_features)
+    features = comparable_features(reference_features, current_features)
     thresholds = calibrate_thresholds(reference_features, calibration_features, drift)
     validator = EvidentlyDataValidator.get_active_data_validator()
     metrics = drift_metrics(drift, features, thresholds)

@@ -111,3 +111,23 @@ def test_prediction_log_appends_each_window_once(tmp_path):
         row = connection.execute("SELECT probabilities, true_label, pipeline_run FROM predictions "
                                  "WHERE recording_id='a' AND window_start_s=1.0 AND model_version='3'").fetchone()
     assert row[0] == '{"walking": 0.9, "sitting": 0.1}' and row[1] == "walking" and row[2] == "run1"
+
+
+def test_drift_frame_adds_tempo_per_predicted_activity_and_skips_empty_columns():
+    from har.drift import comparable_features, drift_frame
+    from har.types import WindowedDataset
+
+    rng = np.random.default_rng(3)
+    n = 6
+    windows = WindowedDataset(
+        X=rng.normal(size=(n, 64, 6)).astype(np.float32), y=np.zeros(n, np.int64),
+        recording_ids=np.array(["r"] * n), subjects=np.array(["s"] * n), start_times=np.arange(n, dtype=float),
+        class_names=["walking", "sitting"], channel_names=CHANNELS, sample_rate_hz=50.0, step=32)
+    frame = drift_frame(windows, ["walking"] * 4 + ["sitting"] * 2)
+    walking = frame["tempo_hz@walking"]
+    assert walking.notna().sum() == 4 and frame["tempo_hz@sitting"].notna().sum() == 2
+    assert (walking.dropna() == frame["acc_magnitude_dominant_hz"][:4]).all()
+    only_walking = drift_frame(windows, ["walking"] * n)
+    features = comparable_features(frame, only_walking)
+    assert "tempo_hz@walking" in features and "tempo_hz@sitting" not in features
+    assert PREDICTION_COLUMN not in features
