@@ -127,10 +127,3 @@ def channel_names(data: DataConfig, schema: Schema) -> List[str]:
             raise ValueError(f"stream '{stream}' is not defined in the schema (known: {sorted(schema.streams)})")
         names.extend(schema.streams[stream].channels())
     return names
-
-
-def resolve_path(path: str | None, root: Path) -> Path | None:
-    if path is None:
-        return None
-    candidate = Path(path)
-    return candidate if candidate.is_absolute() else root / candidate

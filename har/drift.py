@@ -10,7 +10,7 @@ the same settings.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Literal
+from typing import Any, Dict, List
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
@@ -191,5 +191,3 @@ def _float(value: Any) -> float | None:
 def _shares(column: pd.Series) -> Dict[str, float]:
     return {str(k): float(v) for k, v in column.value_counts(normalize=True).sort_index().items()}
 
-
-PolicyAction = Literal["retrain", "alert", "none"]
