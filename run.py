@@ -25,6 +25,8 @@ ROOT = Path(__file__).resolve().parent
 DEFAULT_CONFIGS = {"train": "configs/train.yaml", "deploy": "configs/deploy.yaml",
                    "inference": "configs/inference.yaml", "drift": "configs/drift.yaml"}
 MODEL_NAME = "har-activity-classifier"
+DOCKER_STACKS = {"har_docker"}
+_active_stack = {"name": "har_local"}
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -48,6 +50,7 @@ def main(pipeline_name: str, config_path: str | None, data_dir: str | None, no_c
 
     config_path = config_path or str(ROOT / DEFAULT_CONFIGS[pipeline_name])
     stack_name = ensure_stack(stack)
+    _active_stack["name"] = stack_name
     click.echo(f"Active ZenML stack: {stack_name}")
     if list_deployments or stop_deployments:
         return manage_deployments(stop_deployments)
@@ -83,7 +86,8 @@ def run_on_new_data(pipeline_name: str, config_path: str, data_dir: str | None, 
     data_path = Path(data_dir).resolve()
     click.echo(f"{pipeline_name}: {data_path} with {model_name} version {production.number} "
                f"({data_config.sampling_rate_hz:g} Hz, channels from {', '.join(data_config.streams)})")
-    run = pipeline.with_options(config_path=config_path)(
+    run = pipeline.with_options(config_path=config_path, **stack_options(read_only=[data_path],
+                                                                        mounts=[ROOT / "outputs"]))(
         data_dir=str(data_path), data_fingerprint=fingerprint_directory(data_path), data_config=data_config,
         data_schema=load_schema(ROOT / "configs" / "schema.yaml"))
     report(run, started)
@@ -116,7 +120,7 @@ def retrain(production, new_data: Path, train_config: str) -> None:
             if not link.exists():
                 link.symlink_to(recording, target_is_directory=True)
     click.echo(f"Drift policy 'retrain': training on {merged} (production data {training_dir} + new data {new_data})")
-    run_train(train_config, str(merged), False, time.perf_counter())
+    run_train(train_config, str(merged), False, time.perf_counter(), extra_read_only=[Path(training_dir), new_data])
 
 
 def manage_deployments(stop: bool) -> None:
@@ -143,11 +147,12 @@ def run_deploy(config_path: str, no_cache: bool, started: float) -> None:
     from pipelines.run_config import validate_run_config
 
     validate_run_config(config_path, deployment_pipeline)
-    run = deployment_pipeline.with_options(config_path=config_path)()
+    run = deployment_pipeline.with_options(config_path=config_path, **stack_options(docker_socket=True))()
     report(run, started)
 
 
-def run_train(config_path: str, data_dir: str | None, no_cache: bool, started: float) -> None:
+def run_train(config_path: str, data_dir: str | None, no_cache: bool, started: float,
+              extra_read_only: list[Path] = ()) -> None:
     from har.config import DataConfig, load_schema, load_yaml
     from har.datasets import ensure_default_data, fingerprint_directory
     from pipelines import training_pipeline
@@ -166,13 +171,28 @@ def run_train(config_path: str, data_dir: str | None, no_cache: bool, started: f
         if not data_path.is_dir():
             raise click.BadParameter(f"{data_path} is not a directory", param_hint="--data-dir")
 
-    pipeline = training_pipeline.with_options(config_path=config_path, enable_cache=False if no_cache else None)
+    pipeline = training_pipeline.with_options(config_path=config_path, enable_cache=False if no_cache else None,
+                                              **stack_options(read_only=[data_path, *extra_read_only]))
     run = pipeline(
         data_dir=str(data_path),
         data_fingerprint=fingerprint_directory(data_path),
         data_schema=schema,
     )
     report(run, started)
+
+
+def stack_options(read_only: list[Path] = (), mounts: list[Path] = (), docker_socket: bool = False) -> dict:
+    """Extra `with_options` for the active stack: on the docker stack, image build and mount settings."""
+    if _active_stack["name"] not in DOCKER_STACKS:
+        return {}
+    from scripts.docker_stack import DockerStackError, resolve_base_image, run_settings
+
+    try:
+        base_image = resolve_base_image()
+    except DockerStackError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Docker stack: step images built from {ROOT / 'Dockerfile'} on {base_image}")
+    return {"settings": run_settings(base_image, mounts=mounts, read_only=read_only, docker_socket=docker_socket)}
 
 
 def report(run: object, started: float) -> None:

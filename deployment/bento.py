@@ -9,9 +9,12 @@ import tempfile
 from pathlib import Path
 from typing import Any, Dict
 
+from zenml.logger import get_logger
+
 from har.serving import MODEL_FILE, NORMALIZER_FILE, SERVING_CONFIG_FILE, ServingConfig
 from har.types import ChannelNormalizer
 
+logger = get_logger(__name__)
 ROOT = Path(__file__).resolve().parents[1]
 SERVICE_NAME = "har_activity_service"
 # What the Bento needs to run: the HTTP layer and the shared core package. The build runs in a
@@ -54,17 +57,22 @@ def export_model(model: Any, normalizer: ChannelNormalizer, config: ServingConfi
     return str(stored.tag)
 
 
-def build_bento(model_tag: str, deployment: Dict[str, Any]) -> Any:
+def build_bento(model_tag: str, deployment: Dict[str, Any], docker_base_image: str | None = None) -> Any:
     """Build the Bento from a staging copy of the service sources; returns the `bentoml.Bento`.
 
     The Bento version is the model version plus a hash of the sources and
     settings, so an unchanged Bento is reused and any change gets a new one.
+    `docker_base_image` is the base of the Bento's container image (BentoML's
+    default, python:3.11-slim, when None; offline machines use the Debian-built
+    stand-in, see scripts/build_base_image.sh).
     """
     from importlib.metadata import version
 
     import bentoml
+    from bentoml._internal.bento.build_config import BentoEnvSchema
 
-    digest = hashlib.sha256(json.dumps({"model_tag": model_tag, **deployment}, sort_keys=True).encode())
+    digest = hashlib.sha256(json.dumps({"model_tag": model_tag, **deployment, "docker_base_image": docker_base_image},
+                                       sort_keys=True).encode())
     for path in sorted(p for source in BENTO_SOURCES for p in [ROOT / source, *(ROOT / source).rglob("*.py")]
                        if p.is_file()):
         digest.update(path.relative_to(ROOT).as_posix().encode() + path.read_bytes())
@@ -91,5 +99,42 @@ def build_bento(model_tag: str, deployment: Dict[str, Any]) -> Any:
             # Explicit, pinned packages and no lock: `bentoml build` would otherwise resolve the
             # requirements against the package index (slow, and impossible offline).
             python={"packages": [f"{name}=={version(name)}" for name in BENTO_PACKAGES], "lock_packages": False},
+            docker={"base_image": docker_base_image} if docker_base_image else None,
+            # uv (which installs the Bento's packages in its image) trusts only its built-in CA list;
+            # the system's lets it work behind TLS-inspecting proxies that pip already works through.
+            envs=[BentoEnvSchema(name="UV_NATIVE_TLS", value="true")],
             build_ctx=staging,
         )
+
+
+def containerize_bento(bento_tag: str, image: str | None = None, timeout: int = 1800) -> str:
+    """Build the Bento's container image with BentoML's generated Dockerfile; returns the image name.
+
+    Through the Docker API (the `docker` Python package), not the `docker` CLI
+    that `bentoml containerize` shells out to: pipeline steps on the docker stack
+    reach the host's engine through its socket and have no CLI. An existing
+    image of the same Bento is reused (a Bento version is immutable).
+    """
+    import bentoml
+    import docker
+    from bentoml._internal.container import construct_containerfile
+
+    bento = bentoml.bentos.get(bento_tag)
+    image = image or f"{bento.tag.name}:{bento.tag.version}"
+    client = docker.from_env(timeout=timeout)
+    try:
+        client.images.get(image)
+        return image
+    except docker.errors.ImageNotFound:
+        pass
+    log = []
+    with construct_containerfile(bento, enable_buildkit=False) as (context, dockerfile):
+        for chunk in client.api.build(path=context, dockerfile=dockerfile, tag=image, rm=True, forcerm=True,
+                                      decode=True):
+            if "stream" in chunk and chunk["stream"].strip():
+                log.append(chunk["stream"].rstrip())
+                logger.info("bento image: %s", log[-1])
+            if "error" in chunk:
+                raise RuntimeError(f"building the image of Bento {bento_tag} failed: {chunk['error']}\n"
+                                   + "\n".join(log[-20:]))
+    return image

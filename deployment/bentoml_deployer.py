@@ -9,7 +9,12 @@ reports success. Here:
 
 - `HarBentoMLLocalDeploymentService.run` serves new-style services with
   BentoML's new HTTP server (the branch ZenML meant to take);
-- `HarBentoMLModelDeployer` creates that service class (ZenML's hard-codes its
+- `HarBentoMLContainerDeploymentService` is ZenML's containerized BentoML
+  deployment without its two assumptions that fail here: it builds the image
+  from BentoML's own generated Dockerfile through the Docker API (ZenML calls
+  the `docker` CLI, which step containers do not have), and the container runs
+  `bentoml serve` itself (ZenML's entrypoint needs ZenML inside the Bento image);
+- `HarBentoMLModelDeployer` creates those service classes (ZenML's hard-codes its
   own in `_create_new_service`) and refuses to call a deployment started
   unless the server answers its readiness probe;
 - `HarBentoMLModelDeployerFlavor` registers both as the `bentoml14` model
@@ -21,12 +26,19 @@ model-deployer models list` - is ZenML's own BentoML integration.
 
 from __future__ import annotations
 
+import functools
+import logging
 import time
-from typing import Type
+from typing import Tuple, Type
 from uuid import UUID
 
+import httpx
 from zenml.integrations.bentoml.flavors.bentoml_model_deployer_flavor import BentoMLModelDeployerFlavor
 from zenml.integrations.bentoml.model_deployers.bentoml_model_deployer import BentoMLModelDeployer
+from zenml.integrations.bentoml.services.bentoml_container_deployment import (
+    BentoMLContainerDeploymentConfig,
+    BentoMLContainerDeploymentService,
+)
 from zenml.integrations.bentoml.services.bentoml_local_deployment import (
     BentoMLLocalDeploymentConfig,
     BentoMLLocalDeploymentService,
@@ -34,8 +46,10 @@ from zenml.integrations.bentoml.services.bentoml_local_deployment import (
 )
 from zenml.logger import get_logger
 from zenml.services.service import BaseService, ServiceConfig
+from zenml.services.service_status import ServiceState
 
 logger = get_logger(__name__)
+logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per readiness probe otherwise
 
 FLAVOR = "bentoml14"
 
@@ -73,14 +87,95 @@ class HarBentoMLLocalDeploymentService(BentoMLLocalDeploymentService):
             logger.info("Stopping the BentoML server")
 
 
+@functools.lru_cache(maxsize=1)
+def _docker_api_client():
+    import docker
+
+    return docker.from_env()
+
+
+class HarBentoMLContainerDeploymentService(BentoMLContainerDeploymentService):
+    """ZenML's containerized BentoML deployment: BentoML's image, `bentoml serve` as the container command."""
+
+    def _containerize_and_push_bento(self) -> None:
+        from deployment.bento import containerize_bento
+
+        self.config.image = containerize_bento(self.config.bento_tag, self.config.image or None)
+
+    @property
+    def docker_client(self):
+        # ZenML's client comes from its container-engine factory, which refuses to work without a
+        # `docker` CLI on PATH although it only uses the Docker API. A step container on the docker
+        # stack has the API (the host's socket, mounted) but no CLI.
+        return _docker_api_client()
+
+    def check_status(self) -> Tuple[ServiceState, str]:
+        # ZenML's check also starts with that CLI test; same states as ZenML's, from the API alone.
+        import docker.errors
+
+        try:
+            container = self.docker_client.containers.get(self.container_id)
+        except docker.errors.NotFound:
+            return ServiceState.INACTIVE, "Docker container is not present"
+        except docker.errors.DockerException as error:
+            return ServiceState.INACTIVE, f"Docker engine not reachable: {error}"
+        if container.status == "running":
+            # ZenML calls a running container active; a deployment is active when BentoML answers.
+            url = f"http://{self.config.host or '127.0.0.1'}:{self.endpoint.status.port or self.config.port}/readyz"
+            try:
+                ready = httpx.get(url, timeout=2).status_code == 200
+            except httpx.HTTPError:
+                ready = False
+            if ready:
+                return ServiceState.ACTIVE, "Docker container is running and BentoML is ready"
+            return ServiceState.PENDING_STARTUP, f"Docker container is running; BentoML not ready at {url}"
+        if container.status == "exited":
+            return ServiceState.ERROR, "Docker container has exited; see `docker logs " + self.container_id + "`"
+        return ServiceState.INACTIVE, f"Docker container is {container.status}"
+
+    def _start_container(self) -> None:
+        import docker.errors
+
+        container = self.container
+        if container is not None:
+            if container.status == "running":
+                return
+            container.remove(force=True)
+        self._setup_runtime_path()
+        self.endpoint.prepare_for_start()
+        port = self.endpoint.status.port
+        host = self.config.host or "127.0.0.1"
+        try:
+            self.docker_client.containers.run(
+                name=self.container_id,
+                image=self.config.image,
+                # BentoML's image: the Bento in /home/bentoml/bento, its venv on PATH.
+                command=["bentoml", "serve", ".", "--host", "0.0.0.0", "--port", str(port)],
+                entrypoint=[],
+                working_dir="/home/bentoml/bento",
+                detach=True,
+                ports={f"{port}/tcp": (host, port)},
+                environment={"BENTOML_DO_NOT_TRACK": "true", "DO_NOT_TRACK": "1", "TF_CPP_MIN_LOG_LEVEL": "2"},
+                labels={"zenml-service-uuid": str(self.uuid), "har.bento": self.config.bento_tag},
+                restart_policy={"Name": "on-failure", "MaximumRetryCount": 3},
+            )
+        except docker.errors.DockerException as error:
+            raise RuntimeError(f"the container for {self.config.bento_tag} did not start: {error}") from error
+        logger.info("Started container %s from image %s, publishing %s:%s", self.container_id, self.config.image,
+                    host, port)
+
+
 class HarBentoMLModelDeployer(BentoMLModelDeployer):
     """ZenML's BentoML model deployer, creating services that work with BentoML 1.4."""
 
     def _create_new_service(self, id: UUID, timeout: int, config: ServiceConfig) -> BaseService:
-        if not isinstance(config, BentoMLLocalDeploymentConfig):
-            return super()._create_new_service(id=id, timeout=timeout, config=config)
         config.root_runtime_path = self.local_path
-        service = HarBentoMLLocalDeploymentService(uuid=id, config=config)
+        if isinstance(config, BentoMLLocalDeploymentConfig):
+            service = HarBentoMLLocalDeploymentService(uuid=id, config=config)
+        elif isinstance(config, BentoMLContainerDeploymentConfig):
+            service = HarBentoMLContainerDeploymentService(uuid=id, config=config)
+        else:
+            return super()._create_new_service(id=id, timeout=timeout, config=config)
         started = time.monotonic()
         service.start(timeout=timeout)
         if not service.is_running:
@@ -88,7 +183,7 @@ class HarBentoMLModelDeployer(BentoMLModelDeployer):
             raise RuntimeError(
                 f"BentoML server for {config.bento_tag} did not become ready on port {config.port} within "
                 f"{timeout} s ({service.status.last_error or 'no error reported'}); daemon log: "
-                f"{service.status.log_file}"
+                f"{service.status.log_file or 'docker logs ' + getattr(service, 'container_id', '?')}"
             )
         logger.info("BentoML server ready after %.1f s at %s", time.monotonic() - started, service.prediction_url)
         return service

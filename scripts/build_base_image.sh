@@ -31,6 +31,10 @@ debootstrap --variant=minbase \
 cp /etc/ssl/certs/ca-certificates.crt "$ROOTFS/etc/ssl/certs/ca-certificates.crt"
 ln -sf /usr/bin/python3.11 "$ROOTFS/usr/local/bin/python"
 ln -sf /usr/bin/python3.11 "$ROOTFS/usr/local/bin/python3"
+# Like python:3.11-slim: `pip` on PATH and pip allowed to install into the image's Python
+# (BentoML's generated Dockerfile runs `pip install uv` before making its own venv).
+ln -sf /usr/bin/pip3 "$ROOTFS/usr/local/bin/pip"
+rm -f "$ROOTFS"/usr/lib/python3.11/EXTERNALLY-MANAGED
 rm -rf "$ROOTFS"/var/cache/apt/archives/*.deb "$ROOTFS"/var/lib/apt/lists/*
 tar -C "$ROOTFS" -c . | docker import \
   --change 'ENV LANG=C.UTF-8 PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin' \

@@ -1,6 +1,11 @@
 """Register the project's ZenML stacks idempotently and activate one.
 
-Usage: python scripts/setup_stack.py [--stack local]
+Usage: python scripts/setup_stack.py [--stack local|docker]
+
+Both stacks share the artifact store, MLflow tracker, Evidently validator and
+BentoML deployer, so runs of either land in one ZenML dashboard and one MLflow
+UI. `docker` swaps in ZenML's local Docker orchestrator and local image builder
+(every step in its own container) and needs a Docker engine (checked here).
 
 Everything goes through one `Client` in one process: each `zenml ... register`
 CLI call costs 3-5 s of start-up, this costs ~2 s in total. Re-running is safe:
@@ -36,8 +41,17 @@ STACKS: Dict[str, Dict[StackComponentType, Tuple[str, str, Dict[str, Any]]]] = {
         StackComponentType.DATA_VALIDATOR: (DATA_VALIDATOR, "evidently", {}),
         StackComponentType.MODEL_DEPLOYER: (MODEL_DEPLOYER, "bentoml14", {}),
     },
+    "har_docker": {
+        StackComponentType.ORCHESTRATOR: ("har_docker", "local_docker", {}),
+        StackComponentType.IMAGE_BUILDER: ("har_image_builder", "local", {}),
+        StackComponentType.ARTIFACT_STORE: ("default", "local", {}),
+        StackComponentType.EXPERIMENT_TRACKER: (EXPERIMENT_TRACKER, "mlflow", {}),
+        StackComponentType.DATA_VALIDATOR: (DATA_VALIDATOR, "evidently", {}),
+        StackComponentType.MODEL_DEPLOYER: (MODEL_DEPLOYER, "bentoml14", {}),
+    },
 }
-ALIASES = {"local": "har_local"}
+ALIASES = {"local": "har_local", "docker": "har_docker"}
+NEEDS_DOCKER = {"har_docker"}
 # Project flavors: ZenML's BentoML deployer made to serve BentoML 1.4 services (see the module).
 CUSTOM_FLAVORS = {"bentoml14": ("deployment.bentoml_deployer.HarBentoMLModelDeployerFlavor",
                                 StackComponentType.MODEL_DEPLOYER)}
@@ -70,6 +84,13 @@ def ensure_stack(stack: str = "local", activate: bool = True) -> str:
     name = ALIASES.get(stack, stack)
     if name not in STACKS:
         raise SystemExit(f"unknown stack '{stack}'; choose one of {sorted(ALIASES)}")
+    if name in NEEDS_DOCKER:
+        from scripts.docker_stack import DockerStackError, check_engine
+
+        try:
+            check_engine()
+        except DockerStackError as error:
+            raise SystemExit(str(error)) from None
     client = Client()
     ensure_flavors(client)
     components = {
@@ -81,8 +102,9 @@ def ensure_stack(stack: str = "local", activate: bool = True) -> str:
         client.create_stack(name=name, components=components)
     else:
         current = {kind: [c.id for c in comps] for kind, comps in existing.components.items()}
-        if any(current.get(kind) != [cid] for kind, cid in components.items()):
-            client.update_stack(name, component_updates={k: [v] for k, v in components.items()})
+        if current != {kind: [cid] for kind, cid in components.items()}:
+            client.update_stack(name, component_updates={
+                **{k: [] for k in current if k not in components}, **{k: [v] for k, v in components.items()}})
     if activate and client.active_stack_model.name != name:
         client.activate_stack(name)
     return name
@@ -90,7 +112,7 @@ def ensure_stack(stack: str = "local", activate: bool = True) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--stack", default="local", help="Stack to register and activate (default: local).")
+    parser.add_argument("--stack", default="local", help="Stack to register and activate: local (default) or docker.")
     args = parser.parse_args(argv)
     name = ensure_stack(args.stack)
     print(f"Active ZenML stack: {name}")

@@ -9,11 +9,16 @@ from bentoml._internal.bento.bento import Bento
 from zenml import get_step_context, log_metadata, step
 from zenml.client import Client
 from zenml.integrations.bentoml.model_deployers.bentoml_model_deployer import BentoMLModelDeployer
+from zenml.integrations.bentoml.services.bentoml_container_deployment import (
+    BentoMLContainerDeploymentConfig,
+    BentoMLContainerDeploymentService,
+)
 from zenml.integrations.bentoml.services.bentoml_local_deployment import (
     BentoMLLocalDeploymentConfig,
     BentoMLLocalDeploymentService,
 )
 from zenml.logger import get_logger
+from zenml.services.service import BaseDeploymentService
 
 from deployment.deployments import port_is_free, stop_deployments, wait_until
 
@@ -26,7 +31,8 @@ def deploy_model(
     port: int = 3000,
     host: str = "127.0.0.1",
     timeout: int = 180,
-) -> Annotated[BentoMLLocalDeploymentService, "bentoml_deployment"]:
+    deployment_type: str = "auto",
+) -> Annotated[BaseDeploymentService, "bentoml_deployment"]:
     """Stop every deployment of this model, start the new one and check it serves the expected version.
 
     ZenML's own look-up would treat any running deployment of the model as
@@ -38,7 +44,11 @@ def deploy_model(
         bento: Output of `package_model`.
         port: Local port of the HTTP server.
         host: Interface to listen on.
-        timeout: Seconds to wait for stop/start.
+        timeout: Seconds to wait for stop/start (a container image build comes on top).
+        deployment_type: `local` (a BentoML server process on this machine), `container` (BentoML's
+            container image, run on the Docker engine) or `auto`: container on stacks whose
+            orchestrator runs steps in containers (a server started inside a step container would
+            die with it), else local.
 
     Returns:
         The running ZenML deployment service.
@@ -54,7 +64,15 @@ def deploy_model(
         raise RuntimeError(f"port {port} on {host} is still in use after stopping the old deployments; "
                            "another process holds it (see `python run.py --list-deployments`)")
     bento_path = bentoml.bentos.get(bento.tag).path  # the store's copy, not the materializer's temp dir
-    config = BentoMLLocalDeploymentConfig(
+    if deployment_type == "auto":
+        deployment_type = "container" if Client().active_stack.orchestrator.flavor == "local_docker" else "local"
+    if deployment_type not in ("local", "container"):
+        raise ValueError(f"deployment_type must be 'local', 'container' or 'auto', got '{deployment_type}'")
+    config_class, service_class = {
+        "local": (BentoMLLocalDeploymentConfig, BentoMLLocalDeploymentService),
+        "container": (BentoMLContainerDeploymentConfig, BentoMLContainerDeploymentService),
+    }[deployment_type]
+    config = config_class(
         model_name=model.name,
         model_version=str(version.number),
         model_uri=bento_path,
@@ -68,9 +86,9 @@ def deploy_model(
         pipeline_name=context.pipeline.name,
         pipeline_step_name=context.step_run.name,
     )
+    logger.info("Deploying %s as a %s deployment", bento.tag, deployment_type)
     started = time.monotonic()
-    service = deployer.deploy_model(config=config, service_type=BentoMLLocalDeploymentService.SERVICE_TYPE,
-                                    timeout=timeout)
+    service = deployer.deploy_model(config=config, service_type=service_class.SERVICE_TYPE, timeout=timeout)
     base_url = f"http://{host}:{port}"
     info = httpx.post(f"{base_url}/model_info", json={}, timeout=30).json()
     if info.get("model_version") != str(version.number):
@@ -80,5 +98,6 @@ def deploy_model(
     logger.info("Serving %s version %s at %s (ready in %.1f s); try: curl -X POST %s/model_info -d '{}'",
                 model.name, version.number, base_url, elapsed, base_url)
     log_metadata(metadata={"url": base_url, "model_version": str(version.number), "bento_tag": str(bento.tag),
-                           "startup_seconds": round(elapsed, 1)}, infer_artifact=True)
+                           "startup_seconds": round(elapsed, 1),
+                           "deployment_type": deployment_type}, infer_artifact=True)
     return service

@@ -1,5 +1,6 @@
 """Package the production model and its normalisation as a Bento."""
 
+import os
 from typing import Annotated
 
 import keras
@@ -24,6 +25,7 @@ def package_model(
     max_windows_per_request: int = 1024,
     max_stream_samples: int = 360_000,
     max_body_bytes: int = 32 * 1024 * 1024,
+    docker_base_image: str | None = None,
 ) -> Annotated[Bento, "bento"]:
     """Export model + normaliser + serving config to BentoML's model store and build the Bento.
 
@@ -34,6 +36,8 @@ def package_model(
         max_windows_per_request: Limit of POST /predict (larger batches get HTTP 413).
         max_stream_samples: Limit of POST /predict_stream.
         max_body_bytes: Request bodies above this size are refused before parsing.
+        docker_base_image: Base of the Bento's container image; default `$HAR_BASE_IMAGE` (set on the
+            docker stack, see scripts/docker_stack.py), else BentoML's python:3.11-slim.
 
     Returns:
         The Bento (service.py + the shared `har` package + the model).
@@ -54,7 +58,8 @@ def package_model(
         max_stream_samples=max_stream_samples,
     )
     model_tag = export_model(trained_model, normalizer, config)
-    bento = build_bento(model_tag, {"max_body_bytes": max_body_bytes})
+    bento = build_bento(model_tag, {"max_body_bytes": max_body_bytes},
+                        docker_base_image=docker_base_image or os.environ.get("HAR_BASE_IMAGE") or None)
     logger.info("Packaged model version %s as BentoML model %s in Bento %s", config.model_version, model_tag,
                 bento.tag)
     log_metadata(metadata={"bentoml_model_tag": model_tag, "bento_tag": str(bento.tag),

@@ -2,13 +2,13 @@
 
 import os
 import tempfile
-from pathlib import Path
 from typing import Annotated, Any, Dict
 
 import pandas as pd
 from zenml import get_step_context, log_metadata, step
 from zenml.logger import get_logger
 
+from har.paths import project_path
 from har.prediction_log import append_predictions, count_predictions
 
 logger = get_logger(__name__)
@@ -35,7 +35,7 @@ def export_predictions(
     if file_format not in ("csv", "parquet"):
         raise ValueError(f"file_format must be 'csv' or 'parquet', got '{file_format}'")
     run_name = get_step_context().pipeline_run.name
-    target = Path(output_dir).resolve() / f"{run_name}.{file_format}"
+    target = project_path(output_dir) / f"{run_name}.{file_format}"
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".partial")
     os.close(handle)
@@ -48,9 +48,10 @@ def export_predictions(
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
+    prediction_log = str(project_path(prediction_log))
     model_name = get_step_context().model.name
     inserted, duplicates = append_predictions(prediction_log, predictions, model_name, run_name)
-    summary = {"file": str(target), "rows": len(predictions), "prediction_log": str(Path(prediction_log).resolve()),
+    summary = {"file": str(target), "rows": len(predictions), "prediction_log": prediction_log,
                "log_rows_added": inserted, "log_rows_already_present": duplicates,
                "log_rows_total": count_predictions(prediction_log)}
     logger.info("Wrote %d predictions to %s; prediction log %s: %d new, %d already logged", len(predictions),
