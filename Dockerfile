@@ -28,6 +28,10 @@ WORKDIR /app
 # Dependencies first: this layer is reused until requirements change.
 COPY requirements.txt constraints.txt ./
 RUN pip install --no-cache-dir -r requirements.txt -c constraints.txt
+# Matplotlib's font cache, built once here instead of in every step container
+# ("generated new fontManager"), readable whatever user id ZenML runs steps as.
+ENV MPLCONFIGDIR=/opt/mplconfig
+RUN python -c "import matplotlib.pyplot" && chmod -R a+rwX /opt/mplconfig
 
 COPY . .
 CMD ["python", "run.py", "--help"]

@@ -15,7 +15,7 @@ export MLFLOW_ENABLE_TELEMETRY := false
 export DO_NOT_TRACK := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help install setup train test test-unit lint bench freeze clean dashboard dashboard-stop mlflow-ui
+.PHONY: help install setup train test test-unit lint bench freeze clean dashboard dashboard-stop mlflow-ui docker-engine base-image docker-prune
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -29,10 +29,10 @@ $(VENV)/.installed: requirements.txt constraints.txt
 
 install: $(VENV)/.installed ## create .venv with the pinned dependencies
 
-setup: install ## install and register/activate the ZenML stack (STACK=local)
+setup: install ## install and register/activate the ZenML stack (STACK=local or STACK=docker)
 	$(PY) scripts/setup_stack.py --stack $(STACK)
 
-train: setup ## set up, then run the training pipeline on the default data
+train: setup ## set up, then run the training pipeline on the default data (STACK=docker: in containers)
 	$(PY) run.py --pipeline train --stack $(STACK)
 
 test: install ## set up, then run all tests (isolated ZenML/MLflow homes)
@@ -60,6 +60,15 @@ dashboard-stop: ## stop the local ZenML dashboard
 
 mlflow-ui: setup ## MLflow UI on the stack's tracking store, http://127.0.0.1:5000 (Ctrl-C stops)
 	$(PY) scripts/mlflow_ui.py
+
+docker-engine: ## install (Debian: docker.io, debootstrap) and start the Docker engine; needs root
+	scripts/docker_engine.sh
+
+base-image: ## build the offline stand-in for python:3.11-slim from Debian packages (needs root)
+	scripts/build_base_image.sh
+
+docker-prune: ## remove this project's exited step containers (ZenML's Docker orchestrator keeps them)
+	docker container prune --force --filter label=har.project=har
 
 freeze: install ## regenerate constraints.txt from the current .venv
 	( echo "# Full pinned environment (pip freeze of a working install). Regenerate with: make freeze"; \

@@ -42,8 +42,10 @@ _active_stack = {"name": "har_local"}
               help="Drift with on_drift=retrain: training config for the retraining (default: configs/train.yaml).")
 @click.option("--list-deployments", is_flag=True, help="List the model's deployments and exit.")
 @click.option("--stop-deployments", is_flag=True, help="Stop and remove the model's deployments and exit.")
+@click.option("--model", "model_name", default=MODEL_NAME, show_default=True,
+              help="Model whose deployments --list-deployments/--stop-deployments act on.")
 def main(pipeline_name: str, config_path: str | None, data_dir: str | None, no_cache: bool, stack: str,
-         retrain_config: str | None, list_deployments: bool, stop_deployments: bool) -> None:
+         retrain_config: str | None, list_deployments: bool, stop_deployments: bool, model_name: str) -> None:
     """Run a HAR pipeline (train, deploy, inference, drift) on the chosen ZenML stack."""
     started = time.perf_counter()
     from scripts.setup_stack import ensure_stack
@@ -53,7 +55,7 @@ def main(pipeline_name: str, config_path: str | None, data_dir: str | None, no_c
     _active_stack["name"] = stack_name
     click.echo(f"Active ZenML stack: {stack_name}")
     if list_deployments or stop_deployments:
-        return manage_deployments(stop_deployments)
+        return manage_deployments(stop_deployments, model_name)
     if pipeline_name == "deploy":
         return run_deploy(config_path, no_cache, started)
     if pipeline_name in ("inference", "drift"):
@@ -123,7 +125,7 @@ def retrain(production, new_data: Path, train_config: str) -> None:
     run_train(train_config, str(merged), False, time.perf_counter(), extra_read_only=[Path(training_dir), new_data])
 
 
-def manage_deployments(stop: bool) -> None:
+def manage_deployments(stop: bool, model_name: str = MODEL_NAME) -> None:
     from zenml.client import Client
 
     from deployment.deployments import list_deployments, stop_deployments
@@ -132,11 +134,11 @@ def manage_deployments(stop: bool) -> None:
     if deployer is None:
         raise click.ClickException("the active stack has no model deployer")
     if stop:
-        click.echo(f"Stopped {stop_deployments(deployer, MODEL_NAME)} deployment(s) of {MODEL_NAME}")
+        click.echo(f"Stopped {stop_deployments(deployer, model_name)} deployment(s) of {model_name}")
         return
-    rows = list_deployments(deployer, MODEL_NAME)
+    rows = list_deployments(deployer, model_name)
     if not rows:
-        click.echo(f"No deployments of {MODEL_NAME}")
+        click.echo(f"No deployments of {model_name}")
     for row in rows:
         click.echo(f"{row['uuid']}  version {row['model_version']}  {'running' if row['running'] else 'stopped'}  "
                    f"{row['url']}  bento {row['bento']}  pid {row['pid']}")

@@ -23,3 +23,20 @@ for key, value in {
     os.environ[key] = value
 os.environ.pop("ZENML_STORE_URL", None)
 os.environ.pop("ZENML_STORE_API_KEY", None)
+
+
+LOUD_SKIPS = ("DOCKER ENGINE NOT AVAILABLE", "CHROMIUM NOT AVAILABLE")
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Tests skipped for a missing Docker engine or browser are shouted, not buried in a count."""
+    reasons = set()
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        if any(marker in reason for marker in LOUD_SKIPS):
+            reasons.add(reason.removeprefix("Skipped: "))
+    if reasons:
+        terminalreporter.write_sep("!", "PARTS OF THE SYSTEM WERE NOT TESTED", red=True, bold=True)
+        for reason in sorted(reasons):
+            terminalreporter.write_line(f"!!! {reason}", red=True, bold=True)
+        terminalreporter.write_sep("!", "", red=True, bold=True)
