@@ -44,6 +44,9 @@ def export_predictions(
             predictions.to_csv(temporary, index=False)
         else:
             predictions.to_parquet(temporary, index=False)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes 0600 files; the export is for the user's tools
         os.replace(temporary, target)  # never a half-written file under the final name
     finally:
         if os.path.exists(temporary):
