@@ -2,14 +2,24 @@
 
 import json
 import socket
+from collections import Counter
 
 import httpx
 import numpy as np
 import pytest
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 from zenml.client import Client
 from zenml.enums import ModelStages
 
+from monitoring import (
+    SCRAPE_SERIES,
+    alert_expressions,
+    dashboard_expressions,
+    load_catalog,
+    load_dashboard,
+    referenced_series,
+)
 from tests.integration.conftest import ROOT, run_cli
 
 pytestmark = pytest.mark.integration
@@ -135,6 +145,51 @@ def test_prometheus_metrics_count_predictions(deployed):
     metrics = httpx.get(deployed["url"] + "/metrics", timeout=10).text
     assert "har_predictions_total{" in metrics
     assert "bentoml_service_request_total" in metrics or "bentoml_api_server_request_total" in metrics
+
+
+def test_metrics_of_the_dashboard_and_alerts_are_exported(deployed, production):
+    """monitoring/metrics.txt, the Grafana dashboard and the alert rules against the real GET /metrics."""
+
+    def scrape():
+        text = httpx.get(deployed["url"] + "/metrics", timeout=10).text
+        families = {family.name: family for family in text_string_to_metric_families(text)}
+        values = {(s.name, frozenset(s.labels.items())): s.value for f in families.values() for s in f.samples}
+        return families, values
+
+    def total(values, name, **labels):
+        return sum(value for (series, found), value in values.items()
+                   if series == name and set(labels.items()) <= found)
+
+    _, before = scrape()
+    windows = production["test"].X[:16]
+    ok = _post(deployed["url"], "/predict", {"windows": windows.tolist()})
+    assert ok.status_code == 200, ok.text
+    assert _post(deployed["url"], "/predict", {"windows": [[[0.0] * 5] * 128]}).status_code == 400
+    families, after = scrape()
+
+    exported = {name for name, _ in after}
+    for metric in load_catalog().values():
+        family = families.get(metric.name.removesuffix("_total") if metric.type == "counter" else metric.name)
+        assert family is not None and family.type == metric.type, f"{metric.name} ({metric.type}) not served"
+        assert set(metric.series()) <= exported, metric.name
+        for sample in family.samples:
+            assert set(sample.labels) == metric.series()[sample.name], f"{sample.name} labels {sorted(sample.labels)}"
+    used = referenced_series(dashboard_expressions(load_dashboard()) + alert_expressions()) - set(SCRAPE_SERIES)
+    assert used <= exported, f"the dashboard or alerts use {sorted(used - exported)}, which /metrics does not serve"
+
+    # har_predictions_total counts each classified window under its predicted activity
+    labels = Counter(p["label"] for p in ok.json()["predictions"])
+    assert sum(labels.values()) == len(windows) and set(labels) <= set(production["test"].class_names)
+    counted = {activity: total(after, "har_predictions_total", activity=activity)
+               - total(before, "har_predictions_total", activity=activity)
+               for activity in production["test"].class_names}
+    assert counted == {activity: labels.get(activity, 0) for activity in production["test"].class_names}
+    # the labels the error-ratio and latency panels group by carry what happened
+    for code in ("200", "400"):
+        for name in ("bentoml_service_request_total", "bentoml_service_request_duration_seconds_count"):
+            change = total(after, name, endpoint="/predict", http_response_code=code) - total(
+                before, name, endpoint="/predict", http_response_code=code)
+            assert change == 1, f"{name}{{endpoint=/predict, http_response_code={code}}} went up by {change}"
 
 
 def test_redeploy_replaces_and_stop_frees_the_port(deployed):
