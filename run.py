@@ -25,7 +25,9 @@ ROOT = Path(__file__).resolve().parent
 DEFAULT_CONFIGS = {"train": "configs/train.yaml", "deploy": "configs/deploy.yaml",
                    "inference": "configs/inference.yaml", "drift": "configs/drift.yaml"}
 MODEL_NAME = "har-activity-classifier"
-DOCKER_STACKS = {"har_docker"}
+# Stacks whose steps run in images built from the Dockerfile, and their run settings.
+IMAGE_STACKS = {"har_docker": ROOT / "configs" / "stacks" / "docker.yaml",
+                "har_k8s": ROOT / "configs" / "stacks" / "kubernetes" / "settings.yaml"}
 _active_stack = {"name": "har_local"}
 
 
@@ -37,7 +39,8 @@ _active_stack = {"name": "har_local"}
 @click.option("--data-dir", type=click.Path(file_okay=False),
               help="Recordings folder (one sub-folder per recording). Default: built-in synthetic data.")
 @click.option("--no-cache", is_flag=True, help="Re-run every step instead of reusing cached outputs.")
-@click.option("--stack", default="local", show_default=True, help="ZenML stack to set up and use.")
+@click.option("--stack", default="local", show_default=True,
+              help="ZenML stack: local, docker (steps in containers) or k8s (registered separately, see README).")
 @click.option("--retrain-config", type=click.Path(exists=True, dir_okay=False),
               help="Drift with on_drift=retrain: training config for the retraining (default: configs/train.yaml).")
 @click.option("--list-deployments", is_flag=True, help="List the model's deployments and exit.")
@@ -184,8 +187,9 @@ def run_train(config_path: str, data_dir: str | None, no_cache: bool, started: f
 
 
 def stack_options(read_only: list[Path] = (), mounts: list[Path] = (), docker_socket: bool = False) -> dict:
-    """Extra `with_options` for the active stack: on the docker stack, image build and mount settings."""
-    if _active_stack["name"] not in DOCKER_STACKS:
+    """Extra `with_options` for the active stack: image build settings, and on the docker stack the mounts."""
+    settings_file = IMAGE_STACKS.get(_active_stack["name"])
+    if settings_file is None:
         return {}
     from scripts.docker_stack import DockerStackError, resolve_base_image, run_settings
 
@@ -193,8 +197,9 @@ def stack_options(read_only: list[Path] = (), mounts: list[Path] = (), docker_so
         base_image = resolve_base_image()
     except DockerStackError as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"Docker stack: step images built from {ROOT / 'Dockerfile'} on {base_image}")
-    return {"settings": run_settings(base_image, mounts=mounts, read_only=read_only, docker_socket=docker_socket)}
+    click.echo(f"Step images built from {ROOT / 'Dockerfile'} on {base_image}")
+    return {"settings": run_settings(base_image, mounts=mounts, read_only=read_only, docker_socket=docker_socket,
+                                     settings_file=settings_file)}
 
 
 def report(run: object, started: float) -> None:

@@ -91,7 +91,7 @@ def resolve_base_image(build: bool = True) -> str:
 
 
 def run_settings(base_image: str, mounts: Iterable[Path | str] = (), read_only: Iterable[Path | str] = (),
-                 docker_socket: bool = False) -> Dict[str, Any]:
+                 docker_socket: bool = False, settings_file: Path = SETTINGS_FILE) -> Dict[str, Any]:
     """ZenML `settings` for one run on the docker stack.
 
     `mounts` (read-write) and `read_only` host folders are bound at the same path
@@ -104,12 +104,15 @@ def run_settings(base_image: str, mounts: Iterable[Path | str] = (), read_only: 
     from har.config import load_yaml
     from har.paths import PROJECT_ROOT_ENV
 
-    settings = copy.deepcopy(load_yaml(SETTINGS_FILE)["settings"])
+    settings = copy.deepcopy(load_yaml(settings_file)["settings"])
     docker = settings["docker"]
     docker["parent_image_build_config"]["build_options"]["build_args"]["BASE_IMAGE"] = base_image
     docker["dockerfile"] = str(ROOT / docker["dockerfile"])
     docker["build_context_root"] = str(ROOT / docker["build_context_root"])
-    docker.setdefault("environment", {}).update({PROJECT_ROOT_ENV: str(ROOT), BASE_IMAGE_ENV: base_image})
+    docker.setdefault("environment", {}).setdefault(PROJECT_ROOT_ENV, str(ROOT))
+    docker["environment"][BASE_IMAGE_ENV] = base_image
+    if "orchestrator.local_docker" not in settings:  # a remote orchestrator: nothing of this machine to mount
+        return settings
 
     volumes: Dict[str, Dict[str, str]] = {}
     for mode, paths in (("ro", read_only), ("rw", mounts)):

@@ -50,7 +50,9 @@ STACKS: Dict[str, Dict[StackComponentType, Tuple[str, str, Dict[str, Any]]]] = {
         StackComponentType.MODEL_DEPLOYER: (MODEL_DEPLOYER, "bentoml14", {}),
     },
 }
-ALIASES = {"local": "har_local", "docker": "har_docker"}
+ALIASES = {"local": "har_local", "docker": "har_docker", "k8s": "har_k8s"}
+# Stacks registered from their own definitions (credentials, cluster): activated here, never created.
+EXTERNAL = {"har_k8s": "scripts/register_k8s_stack.py (see configs/stacks/kubernetes.yaml)"}
 NEEDS_DOCKER = {"har_docker"}
 # Project flavors: ZenML's BentoML deployer made to serve BentoML 1.4 services (see the module).
 CUSTOM_FLAVORS = {"bentoml14": ("deployment.bentoml_deployer.HarBentoMLModelDeployerFlavor",
@@ -82,6 +84,15 @@ def ensure_component(client: Client, kind: StackComponentType, name: str, flavor
 def ensure_stack(stack: str = "local", activate: bool = True) -> str:
     """Create or update the named project stack; returns its full name."""
     name = ALIASES.get(stack, stack)
+    if name in EXTERNAL:
+        client = Client()
+        try:
+            client.get_stack(name)
+        except KeyError:
+            raise SystemExit(f"stack '{name}' is not registered; register it with {EXTERNAL[name]}") from None
+        if activate and client.active_stack_model.name != name:
+            client.activate_stack(name)
+        return name
     if name not in STACKS:
         raise SystemExit(f"unknown stack '{stack}'; choose one of {sorted(ALIASES)}")
     if name in NEEDS_DOCKER:
