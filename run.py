@@ -176,14 +176,39 @@ def run_train(config_path: str, data_dir: str | None, no_cache: bool, started: f
         if not data_path.is_dir():
             raise click.BadParameter(f"{data_path} is not a directory", param_hint="--data-dir")
 
-    pipeline = training_pipeline.with_options(config_path=config_path, enable_cache=False if no_cache else None,
+    if no_cache:
+        config_path = uncached_copy(config_path, run_config)
+    pipeline = training_pipeline.with_options(config_path=config_path,
                                               **stack_options(read_only=[data_path, *extra_read_only]))
-    run = pipeline(
-        data_dir=str(data_path),
-        data_fingerprint=fingerprint_directory(data_path),
-        data_schema=schema,
-    )
+    try:
+        run = pipeline(
+            data_dir=str(data_path),
+            data_fingerprint=fingerprint_directory(data_path),
+            data_schema=schema,
+        )
+    finally:
+        if no_cache:
+            os.unlink(config_path)
     report(run, started)
+
+
+def uncached_copy(config_path: str, run_config: dict) -> str:
+    """The run config with caching off everywhere, as a temporary file.
+
+    `with_options(enable_cache=False)` is not enough: ZenML re-applies the
+    config file's own `enable_cache: true` over it when the run is compiled.
+    """
+    import tempfile
+
+    import yaml
+
+    config = {**run_config, "enable_cache": False}
+    steps = config.get("steps") or {}
+    config["steps"] = {name: {**(step or {}), "enable_cache": False} for name, step in steps.items()}
+    handle = tempfile.NamedTemporaryFile("w", prefix="har-no-cache-", suffix=".yaml", delete=False)
+    with handle:
+        yaml.safe_dump(config, handle)
+    return handle.name
 
 
 def stack_options(read_only: list[Path] = (), mounts: list[Path] = (), docker_socket: bool = False) -> dict:

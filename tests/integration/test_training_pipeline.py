@@ -100,6 +100,15 @@ def test_cached_rerun_reuses_steps_and_compares_with_production(first_run, tiny_
         assert decision["candidate_macro_f1"] == decision["previous_macro_f1"] and not decision["promoted"]
 
 
+def test_no_cache_reruns_every_step(first_run, tiny_data, tiny_config):
+    """--no-cache must win over the config file's `enable_cache: true` (ZenML re-applies the file over code)."""
+    result = run_cli("--pipeline", "train", "--config", str(tiny_config), "--data-dir", str(tiny_data), "--no-cache")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    rerun = _latest_run()
+    cached = [name for name, step in rerun.steps.items() if step.status == ExecutionStatus.CACHED]
+    assert not cached, f"--no-cache run reused cached steps {cached}"
+
+
 def test_bad_data_fails_with_a_message_naming_file_column_and_line(first_run, tiny_data, tiny_config, tmp_path):
     bad = tmp_path / "bad"
     shutil.copytree(tiny_data, bad)
