@@ -15,7 +15,7 @@ export MLFLOW_ENABLE_TELEMETRY := false
 export DO_NOT_TRACK := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help install setup train test test-unit lint bench freeze clean dashboard dashboard-stop mlflow-ui docker-engine base-image docker-prune
+.PHONY: help install setup train test test-unit lint bench freeze clean dashboard dashboard-stop mlflow-ui mlflow-ui-stop browser-deps screenshots docker-engine base-image docker-prune
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -52,14 +52,24 @@ bench: install ## print the benchmark figures (serving and drift-pipeline ones n
 	$(PY) run.py --pipeline deploy && $(PY) benchmarks/bench_serving.py; $(PY) run.py --stop-deployments
 	$(PY) benchmarks/bench_drift_pipeline.py
 
-dashboard: setup ## start the local ZenML dashboard (offline) and print its URL
-	$(VENV)/bin/zenml login --local
+# Ports: ZENML_DASHBOARD_PORT (default 8237) and MLFLOW_UI_PORT (default 5000), e.g. `make dashboard ZENML_DASHBOARD_PORT=8300`.
+dashboard: setup ## start the local ZenML dashboard in the background (offline) and print its URL
+	$(PY) scripts/zenml_dashboard.py start
 
-dashboard-stop: ## stop the local ZenML dashboard
-	$(VENV)/bin/zenml logout --local
+dashboard-stop: install ## stop the local ZenML dashboard (and reconnect the client to the local database)
+	$(PY) scripts/zenml_dashboard.py stop
 
-mlflow-ui: setup ## MLflow UI on the stack's tracking store, http://127.0.0.1:5000 (Ctrl-C stops)
-	$(PY) scripts/mlflow_ui.py
+mlflow-ui: setup ## start the MLflow UI on the stack's tracking store in the background and print its URL
+	$(PY) scripts/mlflow_ui.py start
+
+mlflow-ui-stop: install ## stop the MLflow UI started by `make mlflow-ui`
+	$(PY) scripts/mlflow_ui.py stop
+
+browser-deps: ## install Debian's chromium for the browser test and screenshots (needs root; no-op if present)
+	scripts/browser_deps.sh
+
+screenshots: install browser-deps ## screenshots of the dashboard and MLflow UI for the latest runs -> docs/screenshots/
+	$(PY) scripts/screenshots.py
 
 docker-engine: ## install (Debian: docker.io, debootstrap) and start the Docker engine; needs root
 	scripts/docker_engine.sh
