@@ -1,6 +1,6 @@
 """Promote the new model version to production only if it beats the current one."""
 
-from typing import Annotated, Any, Dict
+from typing import Annotated, Any, Dict, List, Tuple
 
 import keras
 import numpy as np
@@ -8,9 +8,11 @@ from zenml import get_step_context, log_metadata, step
 from zenml.client import Client
 from zenml.enums import ModelStages
 from zenml.logger import get_logger
+from zenml.types import HTMLString
 
 from har.config import DataConfig
 from har.evaluation import evaluate_predictions
+from har.html_tables import banner, page, paragraph, table_from_records
 from har.modeling import predict_proba
 from har.types import ChannelNormalizer, EvaluationReport, WindowedDataset
 
@@ -30,13 +32,44 @@ def _production_score(test_windows: WindowedDataset, production: Any) -> tuple[f
     return report.macro_f1, "compared on this run's test split"
 
 
+def _versions_page(model_name: str, candidate: str, decision: Dict[str, Any], limit: int = 50) -> HTMLString:
+    """The model's versions and their stages after this decision, for the dashboard.
+
+    ZenML's open-source dashboard has no Model pages (they are a ZenML Pro
+    feature), so the versions table travels with every training run instead.
+    """
+    versions = Client().list_model_versions(model_name_or_id=model_name, sort_by="desc:number", size=limit)
+    rows: List[Dict[str, Any]] = []
+    for version in versions.items:
+        metadata = version.run_metadata
+        rows.append({
+            "version": version.number,
+            "stage": version.stage or "",
+            "test macro-F1": metadata.get("test_macro_f1"),
+            "test accuracy": metadata.get("test_accuracy"),
+            "created": version.created.strftime("%Y-%m-%d %H:%M:%S"),
+            "": "this run" if str(version.number) == candidate else "",
+        })
+    verdict = (f"Version {candidate} promoted to {decision['stage']}" if decision["promoted"]
+               else f"Version {candidate} not promoted")
+    return HTMLString(page(
+        f"Model {model_name}: versions",
+        banner(verdict, ok=decision["promoted"]),
+        paragraph(decision["reason"]),
+        table_from_records(rows, caption=f"Latest {min(limit, versions.total)} of {versions.total} versions "
+                                         "(stages as of this run)",
+                           row_class=lambda row: "total" if row["stage"] == "production" else None),
+        paragraph("All versions: zenml model version list --model " + model_name, muted=True),
+    ))
+
+
 @step(enable_cache=False)  # depends on the current production version, which changes outside this run
 def promote_model(
     test_windows: WindowedDataset,
     evaluation_report: EvaluationReport,
     data_config: DataConfig,
     target_stage: str = "production",
-) -> Annotated[Dict[str, Any], "promotion_decision"]:
+) -> Tuple[Annotated[Dict[str, Any], "promotion_decision"], Annotated[HTMLString, "model_versions"]]:
     """Compare with the current production version on the same test data and promote if better.
 
     Args:
@@ -47,7 +80,8 @@ def promote_model(
         target_stage: Stage to promote to.
 
     Returns:
-        The decision with both scores (also logged as model-version metadata).
+        The decision with both scores (also logged as model-version metadata), and a table of the
+        model's versions and stages after it (`model_versions`, an HTML visualization).
     """
     model = get_step_context().model
     new_score = evaluation_report.macro_f1
@@ -87,4 +121,4 @@ def promote_model(
     logger.info("Promotion: %s — %s", "PROMOTED" if promote else "not promoted", reason)
     log_metadata(metadata={"promotion": {k: v for k, v in decision.items() if v is not None},
                            "data_config": data_config.model_dump()}, infer_model=True)
-    return decision
+    return decision, _versions_page(model.name, str(model.version), decision)

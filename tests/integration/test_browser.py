@@ -235,6 +235,14 @@ def test_dashboard_shows_training_run_dag_logs_and_visualizations(zenml_server, 
     expect(sheet.get_by_text(f'"{decision["reason"]}"')).to_be_visible()
     page.screenshot(path=shots / "zenml_promotion_decision.png")
 
+    # the model's versions and stages (OSS has no Model pages; the promote step renders them)
+    sheet = dashboard.open_visualization("promote_model", "model_versions")
+    frame = dashboard.html_frame(sheet)
+    expect(frame.get_by_text(f"Model {version.model.name}: versions")).to_be_visible()
+    expect(frame.get_by_role("cell", name="this run", exact=True)).to_be_visible()
+    expect(frame.get_by_role("cell", name="production", exact=True).first).to_be_visible()
+    page.screenshot(path=shots / "zenml_model_versions.png")
+
 
 def test_dashboard_models_page_is_pro_only_in_oss(zenml_server, page, shots):
     """ZenML 0.98's OSS dashboard has no Model Control Plane pages: Models shows a Pro upsell.

@@ -92,6 +92,11 @@ def test_cached_rerun_reuses_steps_and_compares_with_production(first_run, tiny_
     assert rerun.steps["train_model"].status == ExecutionStatus.CACHED
     assert rerun.steps["promote_model"].status == ExecutionStatus.COMPLETED  # never cached
     decision = rerun.steps["promote_model"].outputs["promotion_decision"][0].load()
+    versions_page = rerun.steps["promote_model"].outputs["model_versions"][0].load()
+    assert f"Version {rerun.model_version.number} {'promoted' if decision['promoted'] else 'not promoted'}" \
+        in versions_page
+    production_number = Client().get_model_version(MODEL, ModelStages.PRODUCTION).number
+    assert f"<td class=\"num\">{production_number}</td><td>production</td>" in versions_page
     assert decision["previous_version"] == production_before.name
     assert decision["promoted"] is (decision["candidate_macro_f1"] > decision["previous_macro_f1"])
     production_after = Client().get_model_version(MODEL, ModelStages.PRODUCTION)
