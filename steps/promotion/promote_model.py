@@ -38,7 +38,7 @@ def _versions_page(model_name: str, candidate: str, decision: Dict[str, Any], li
     ZenML's open-source dashboard has no Model pages (they are a ZenML Pro
     feature), so the versions table travels with every training run instead.
     """
-    versions = Client().list_model_versions(model_name_or_id=model_name, sort_by="desc:number", size=limit)
+    versions = Client().list_model_versions(model=model_name, sort_by="desc:number", size=limit)
     rows: List[Dict[str, Any]] = []
     for version in versions.items:
         metadata = version.run_metadata
