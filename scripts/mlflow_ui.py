@@ -20,12 +20,17 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # also run as `python scripts/<name>.py`
+    sys.path.insert(0, str(ROOT))
+
+from scripts.processes import alive, port_open  # noqa: E402
 
 os.environ.setdefault("ZENML_ANALYTICS_OPT_IN", "false")
 os.environ.setdefault("MLFLOW_ENABLE_TELEMETRY", "false")
@@ -76,33 +81,14 @@ def tracking_uri() -> str:
     return "sqlite:///" + os.path.abspath(os.path.join(artifact_store.path, LOCAL_MLFLOW_BACKEND_FILENAME))
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie (exited, not yet reaped) is not a running server
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except OSError:
-        return True
-
-
 def _is_our_server(pid: int) -> bool:
     """The pid is alive and is an `mlflow ui` (not an unrelated process that reused the pid)."""
-    if not _alive(pid):
+    if not alive(pid):
         return False
     try:
         return b"mlflow" in Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:  # no /proc (macOS): trust the pid file
         return True
-
-
-def _port_open(host: str, port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((host, port)) == 0
 
 
 def _healthy(url: str) -> bool:
@@ -149,7 +135,7 @@ def start(host: str, port: int) -> dict:
         print(f"MLflow UI already running at {current['url']} (pid {current['pid']}, "
               f"store {current['tracking_uri']})")
         return current
-    if _port_open(host, port):
+    if port_open(host, port):
         raise SystemExit(f"port {port} on {host} is in use by another program; choose one with --port")
     uri = tracking_uri()
     pid_file, state_file, log_file = _files()
@@ -190,14 +176,14 @@ def stop(quiet: bool = False) -> bool:
         except ProcessLookupError:
             break
         deadline = time.monotonic() + STOP_TIMEOUT_S
-        while _alive(pid) and time.monotonic() < deadline:
+        while alive(pid) and time.monotonic() < deadline:
             time.sleep(0.2)
-        if not _alive(pid):
+        if not alive(pid):
             break
     pid_file.unlink(missing_ok=True)
     state_file.unlink(missing_ok=True)
     host, port = current.get("host", "127.0.0.1"), current.get("port")
-    if port and _port_open(host, port):
+    if port and port_open(host, port):
         raise SystemExit(f"MLflow UI (pid {pid}) was stopped but port {port} is still in use")
     if not quiet:
         print(f"MLflow UI (pid {pid}) stopped; port {port} is free")

@@ -19,11 +19,16 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import sys
 import time
 import urllib.request
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # also run as `python scripts/<name>.py`
+    sys.path.insert(0, str(ROOT))
+
+from scripts.processes import alive, port_open  # noqa: E402
 
 os.environ.setdefault("ZENML_ANALYTICS_OPT_IN", "false")
 os.environ.setdefault("ZENML_AUTO_OPEN_DASHBOARD", "false")
@@ -84,31 +89,12 @@ def _daemon_pid() -> int | None:
         return None
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie is not a running server
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except OSError:
-        return True
-
-
 def _healthy(url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
             return response.status == 200
     except OSError:
         return False
-
-
-def _port_open(host: str, port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((host, port)) == 0
 
 
 def _disconnect_if_connected_to_local_server() -> bool:
@@ -159,7 +145,7 @@ def start(port: int = DEFAULT_PORT, connect: bool = True) -> str:
         if _disconnect_if_connected_to_local_server():
             print("The client was connected to a local ZenML server that is not running; "
                   "reconnected it to the local database")
-        if _port_open("127.0.0.1", port):
+        if port_open("127.0.0.1", port):
             raise SystemExit(f"port {port} is in use by another program; choose one with --port")
         skip_onboarding_form()  # on the local database, before the server caches anything
         config = LocalServerDeploymentConfig(provider=ServerProviderType.DAEMON, port=port)
@@ -201,14 +187,14 @@ def stop() -> bool:
     deployer.remove_server(timeout=STOP_TIMEOUT_S)  # what `zenml logout --local` does
     if pid is not None:
         for sig in (None, signal.SIGTERM, signal.SIGKILL):  # first wait for the graceful shutdown
-            if sig is not None and _alive(pid):
+            if sig is not None and alive(pid):
                 os.kill(pid, sig)
             deadline = time.monotonic() + STOP_TIMEOUT_S
-            while _alive(pid) and time.monotonic() < deadline:
+            while alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.2)
-            if not _alive(pid):
+            if not alive(pid):
                 break
-    if port and _port_open("127.0.0.1", port):
+    if port and port_open("127.0.0.1", port):
         raise SystemExit(f"ZenML server stopped but port {port} is still in use")
     print(f"ZenML dashboard stopped (pid {pid}); port {port} is free; client on the local database")
     return True
