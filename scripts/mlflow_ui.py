@@ -23,14 +23,13 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # also run as `python scripts/<name>.py`
     sys.path.insert(0, str(ROOT))
 
-from scripts.processes import alive, port_open  # noqa: E402
+from scripts.processes import alive, healthy, port_open  # noqa: E402
 
 os.environ.setdefault("ZENML_ANALYTICS_OPT_IN", "false")
 os.environ.setdefault("MLFLOW_ENABLE_TELEMETRY", "false")
@@ -91,14 +90,6 @@ def _is_our_server(pid: int) -> bool:
         return True
 
 
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
 def _command(uri: str, host: str, port: int) -> list[str]:
     # `mlflow ui` is `mlflow server` with 4 uvicorn workers; one is plenty for a local UI.
     return [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", uri, "--host", host,
@@ -150,7 +141,7 @@ def start(host: str, port: int) -> dict:
     pid_file.write_text(str(process.pid))
     state_file.write_text(json.dumps(state))
     deadline = time.monotonic() + START_TIMEOUT_S
-    while not _healthy(url):
+    while not healthy(url):
         if process.poll() is not None or time.monotonic() > deadline:
             tail = log_file.read_text(errors="replace")[-3000:]
             stop(quiet=True)

@@ -21,14 +21,13 @@ import os
 import signal
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # also run as `python scripts/<name>.py`
     sys.path.insert(0, str(ROOT))
 
-from scripts.processes import alive, port_open  # noqa: E402
+from scripts.processes import alive, healthy, port_open  # noqa: E402
 
 os.environ.setdefault("ZENML_ANALYTICS_OPT_IN", "false")
 os.environ.setdefault("ZENML_AUTO_OPEN_DASHBOARD", "false")
@@ -89,14 +88,6 @@ def _daemon_pid() -> int | None:
         return None
 
 
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
 def _disconnect_if_connected_to_local_server() -> bool:
     """Point the client back at the local database if it is connected to this home's local server.
 
@@ -131,7 +122,7 @@ def running_url() -> str | None:
     except ServerDeploymentNotFoundError:
         return None
     url = server.status.url if server.status else None
-    return url if url and server.is_running and _healthy(url) else None
+    return url if url and server.is_running and healthy(url) else None
 
 
 def start(port: int = DEFAULT_PORT, connect: bool = True) -> str:
@@ -152,7 +143,7 @@ def start(port: int = DEFAULT_PORT, connect: bool = True) -> str:
         server = deployer.deploy_server(config, timeout=START_TIMEOUT_S)
         url = server.status.url if server.status else None
         deadline = time.monotonic() + START_TIMEOUT_S
-        while not (url and _healthy(url)):
+        while not (url and healthy(url)):
             if time.monotonic() > deadline:
                 raise SystemExit(f"the local ZenML server did not answer; see {_log_file()}")
             time.sleep(0.5)
