@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from zenml.client import Client
 from zenml.enums import ModelStages
 
-from monitoring import (
+from monitoring.references import (
     SCRAPE_SERIES,
     alert_expressions,
     dashboard_expressions,

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from monitoring import (
+from monitoring.references import (
     ALERTS_FILE,
     DASHBOARD_FILE,
     METRICS_FILE,
