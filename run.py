@@ -28,7 +28,6 @@ MODEL_NAME = "har-activity-classifier"
 # Stacks whose steps run in images built from the Dockerfile, and their run settings.
 IMAGE_STACKS = {"har_docker": ROOT / "configs" / "stacks" / "docker.yaml",
                 "har_k8s": ROOT / "configs" / "stacks" / "kubernetes" / "settings.yaml"}
-_active_stack = {"name": "har_local"}
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -55,7 +54,6 @@ def main(pipeline_name: str, config_path: str | None, data_dir: str | None, no_c
 
     config_path = config_path or str(ROOT / DEFAULT_CONFIGS[pipeline_name])
     stack_name = ensure_stack(stack)
-    _active_stack["name"] = stack_name
     click.echo(f"Active ZenML stack: {stack_name}")
     if list_deployments or stop_deployments:
         return manage_deployments(stop_deployments, model_name)
@@ -213,7 +211,9 @@ def uncached_copy(config_path: str, run_config: dict) -> str:
 
 def stack_options(read_only: list[Path] = (), mounts: list[Path] = (), docker_socket: bool = False) -> dict:
     """Extra `with_options` for the active stack: image build settings, and on the docker stack the mounts."""
-    settings_file = IMAGE_STACKS.get(_active_stack["name"])
+    from zenml.client import Client
+
+    settings_file = IMAGE_STACKS.get(Client().active_stack_model.name)  # main() activated it
     if settings_file is None:
         return {}
     from scripts.docker_stack import DockerStackError, resolve_base_image, run_settings
