@@ -32,22 +32,20 @@ EXPERIMENT_TRACKER = "har_mlflow"
 DATA_VALIDATOR = "har_evidently"
 MODEL_DEPLOYER = "har_bentoml"
 
+# What both stacks share, so runs of either land in one dashboard and one MLflow UI.
+SHARED: Dict[StackComponentType, Tuple[str, str, Dict[str, Any]]] = {
+    StackComponentType.ARTIFACT_STORE: ("default", "local", {}),
+    StackComponentType.EXPERIMENT_TRACKER: (EXPERIMENT_TRACKER, "mlflow", {}),
+    StackComponentType.DATA_VALIDATOR: (DATA_VALIDATOR, "evidently", {}),
+    StackComponentType.MODEL_DEPLOYER: (MODEL_DEPLOYER, "bentoml14", {}),
+}
 # stack name -> component type -> (component name, flavor, configuration)
 STACKS: Dict[str, Dict[StackComponentType, Tuple[str, str, Dict[str, Any]]]] = {
-    "har_local": {
-        StackComponentType.ORCHESTRATOR: ("default", "local", {}),
-        StackComponentType.ARTIFACT_STORE: ("default", "local", {}),
-        StackComponentType.EXPERIMENT_TRACKER: (EXPERIMENT_TRACKER, "mlflow", {}),
-        StackComponentType.DATA_VALIDATOR: (DATA_VALIDATOR, "evidently", {}),
-        StackComponentType.MODEL_DEPLOYER: (MODEL_DEPLOYER, "bentoml14", {}),
-    },
+    "har_local": {StackComponentType.ORCHESTRATOR: ("default", "local", {}), **SHARED},
     "har_docker": {
         StackComponentType.ORCHESTRATOR: ("har_docker", "local_docker", {}),
         StackComponentType.IMAGE_BUILDER: ("har_image_builder", "local", {}),
-        StackComponentType.ARTIFACT_STORE: ("default", "local", {}),
-        StackComponentType.EXPERIMENT_TRACKER: (EXPERIMENT_TRACKER, "mlflow", {}),
-        StackComponentType.DATA_VALIDATOR: (DATA_VALIDATOR, "evidently", {}),
-        StackComponentType.MODEL_DEPLOYER: (MODEL_DEPLOYER, "bentoml14", {}),
+        **SHARED,
     },
 }
 ALIASES = {"local": "har_local", "docker": "har_docker", "k8s": "har_k8s"}
