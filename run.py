@@ -1,7 +1,10 @@
-"""Command-line entry point: `python run.py --pipeline train`.
+"""Command-line entry point: `python run.py --pipeline train [--dataset NAME]` (or `har train`).
 
-Sets up (idempotently) the ZenML stack, locates or generates the data and
-runs a pipeline with its YAML config. See README.md.
+Parses arguments, resolves the dataset profile and the run config, checks the
+input before any pipeline starts, runs the pipeline on the chosen ZenML stack
+and turns expected outcomes (bad data, failed gate, drift alert, no model yet,
+config typo) into a short message and a documented exit code (har/outcomes.py).
+See README.md.
 """
 
 from __future__ import annotations
@@ -9,131 +12,307 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import Any, Dict
 
-# Telemetry off before any of these libraries is imported.
+# Telemetry off and framework chatter down before any of these libraries is imported.
 os.environ.setdefault("ZENML_ANALYTICS_OPT_IN", "false")
 os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
 os.environ.setdefault("MLFLOW_ENABLE_TELEMETRY", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
 
 import click  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
+if str(ROOT) not in sys.path:  # the project's packages, also when started from another folder
+    sys.path.insert(0, str(ROOT))
+
+from har.outcomes import BadInput, ConfigError, ExitCode, ModelNotFound, StackUnavailable  # noqa: E402
+
 DEFAULT_CONFIGS = {"train": "configs/train.yaml", "deploy": "configs/deploy.yaml",
                    "inference": "configs/inference.yaml", "drift": "configs/drift.yaml"}
-MODEL_NAME = "har-activity-classifier"
 # Stacks whose steps run in images built from the Dockerfile, and their run settings.
 IMAGE_STACKS = {"har_docker": ROOT / "configs" / "stacks" / "docker.yaml",
                 "har_k8s": ROOT / "configs" / "stacks" / "kubernetes" / "settings.yaml"}
+CLI = os.environ.get("HAR_CLI_NAME", "python run.py")  # how the user called us, for the next-step hints
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--pipeline", "pipeline_name", type=click.Choice(sorted(DEFAULT_CONFIGS)), default="train",
               show_default=True, help="Which pipeline to run.")
-@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
-              help="Run config YAML (default: configs/<pipeline>.yaml).")
+@click.option("--dataset", "dataset_name", default=None,
+              help="Dataset profile: a name under configs/datasets/ or a YAML file's path (default: 'default', "
+                   "the built-in data). It names the model and describes the data and its files.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="Run config YAML with step parameters (default: configs/<pipeline>.yaml).")
 @click.option("--data-dir", type=click.Path(file_okay=False),
-              help="Recordings folder (one sub-folder per recording). Default: built-in synthetic data.")
+              help="Recordings folder (one sub-folder per recording); beats the profile's data_dir.")
+@click.option("--model", "model_name", default=None,
+              help="Model name; beats the dataset profile's (train: the model to create a version of; "
+                   "deploy/inference/drift/deployments: the model whose production version to use).")
 @click.option("--no-cache", is_flag=True, help="Re-run every step instead of reusing cached outputs.")
 @click.option("--stack", default="local", show_default=True,
               help="ZenML stack: local, docker (steps in containers) or k8s (registered separately, see README).")
-@click.option("--retrain-config", type=click.Path(exists=True, dir_okay=False),
+@click.option("--retrain-config", type=click.Path(dir_okay=False),
               help="Drift with on_drift=retrain: training config for the retraining (default: configs/train.yaml).")
 @click.option("--list-deployments", is_flag=True, help="List the model's deployments and exit.")
 @click.option("--stop-deployments", is_flag=True, help="Stop and remove the model's deployments and exit.")
-@click.option("--model", "model_name", default=MODEL_NAME, show_default=True,
-              help="Model whose deployments --list-deployments/--stop-deployments act on.")
-def main(pipeline_name: str, config_path: str | None, data_dir: str | None, no_cache: bool, stack: str,
-         retrain_config: str | None, list_deployments: bool, stop_deployments: bool, model_name: str) -> None:
-    """Run a HAR pipeline (train, deploy, inference, drift) on the chosen ZenML stack."""
+@click.option("--debug", is_flag=True, help="Show framework logs and full tracebacks.")
+def main(pipeline_name: str, dataset_name: str | None, config_path: str | None, data_dir: str | None,
+         model_name: str | None, no_cache: bool, stack: str, retrain_config: str | None, list_deployments: bool,
+         stop_deployments: bool, debug: bool) -> None:
+    """Run a HAR pipeline (train, deploy, inference, drift) on the chosen ZenML stack.
+
+    Exit codes: 0 ok, 1 unexpected error, 2 usage or config error, 3 bad input data, 4 quality gate failed,
+    5 drift detected, 6 model not found, 7 stack unavailable.
+    """
     started = time.perf_counter()
-    from scripts.setup_stack import ensure_stack
+    try:
+        dispatch(pipeline_name, dataset_name, config_path, data_dir, model_name, no_cache, stack, retrain_config,
+                 list_deployments, stop_deployments, debug, started)
+    except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+        raise
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except BaseException as error:  # every outcome ends here: a short message and its exit code
+        if isinstance(error, SystemExit) and not isinstance(error.code, str):
+            raise
+        fail(error, pipeline_name, debug)
 
-    config_path = config_path or str(ROOT / DEFAULT_CONFIGS[pipeline_name])
-    stack_name = ensure_stack(stack)
-    click.echo(f"Active ZenML stack: {stack_name}")
+
+def dispatch(pipeline_name: str, dataset_name: str | None, config_path: str | None, data_dir: str | None,
+             model_name: str | None, no_cache: bool, stack: str, retrain_config: str | None,
+             list_deployments: bool, stop_deployments: bool, debug: bool, started: float) -> None:
+    from har.profiles import load_dataset
+
+    dataset = load_dataset(dataset_name, ROOT)
+    model_name = model_name or dataset.model_name
     if list_deployments or stop_deployments:
+        start_stack(stack, debug)
         return manage_deployments(stop_deployments, model_name)
+
+    pipeline = import_pipeline(pipeline_name, debug)
+    config_file = Path(config_path or ROOT / DEFAULT_CONFIGS[pipeline_name])
+    if not config_file.is_file():
+        raise ConfigError(f"--config {config_file}: no such file")
+    run_config = compose(config_file, pipeline, dataset, model_name, no_cache)
+
+    if pipeline_name == "train":
+        data_path = training_data(dataset, data_dir)
+        start_stack(stack, debug)
+        return run_train(pipeline, run_config, dataset, data_path, started)
     if pipeline_name == "deploy":
-        return run_deploy(config_path, no_cache, started)
-    if pipeline_name in ("inference", "drift"):
-        return run_on_new_data(pipeline_name, config_path, data_dir, started, retrain_config)
-    run_train(config_path, data_dir, no_cache, started)
+        start_stack(stack, debug)
+        production = production_version(model_name)
+        return run_deploy(pipeline, run_config, production, started)
+    data_path = new_data(pipeline_name, data_dir)
+    start_stack(stack, debug)
+    production = production_version(model_name)
+    run_on_new_data(pipeline_name, pipeline, run_config, dataset, production, data_path, started, retrain_config)
 
 
-def run_on_new_data(pipeline_name: str, config_path: str, data_dir: str | None, started: float,
-                    retrain_config: str | None = None) -> None:
-    """Batch inference or drift on `--data-dir` with the production model's own data settings."""
+# --------------------------------------------------------------------------- resolution, before any run
+
+
+def import_pipeline(pipeline_name: str, debug: bool) -> Any:
+    """The pipeline object; importing it imports TensorFlow, whose C++ start-up lines are silenced."""
+    from har.console import quiet_native_stderr
+
+    with quiet_native_stderr(enabled=not debug):
+        import pipelines
+    return {"train": pipelines.training_pipeline, "deploy": pipelines.deployment_pipeline,
+            "inference": pipelines.inference_pipeline, "drift": pipelines.drift_pipeline}[pipeline_name]
+
+
+def compose(config_file: Path, pipeline: Any, dataset: Any, model_name: str, no_cache: bool) -> Dict[str, Any]:
+    from pipelines.run_config import compose_run_config, validate_run_config
+
+    config = validate_run_config(config_file, pipeline)
+    composed = compose_run_config(config, config_file, pipeline, dataset, model_name)
+    return uncached(composed) if no_cache else composed
+
+
+def training_data(dataset: Any, data_dir: str | None) -> Path:
+    """--data-dir, else the profile's data_dir, else the profile's synthetic data (generated once)."""
+    from har.datasets import ensure_default_data
+
+    if data_dir is not None:
+        return checked_data_dir(Path(data_dir), "--data-dir")
+    if dataset.data_dir() is not None:
+        return checked_data_dir(dataset.data_dir(), f"data_dir of {dataset.path}")
+    synthetic = dataset.profile.synthetic
+    if synthetic is None:
+        raise ConfigError(f"no data to train on: give --data-dir, or set data_dir in {dataset.path}")
+    path = ensure_default_data(ROOT / synthetic.output_dir, dataset.data, synthetic.generator())
+    click.echo(f"Dataset '{dataset.name}': built-in synthetic recordings in {path}")
+    return path
+
+
+def new_data(pipeline_name: str, data_dir: str | None) -> Path:
+    if data_dir is None:
+        raise ConfigError(f"--pipeline {pipeline_name} needs --data-dir: a folder of new recordings in the "
+                          "dataset's format (labels optional)")
+    return checked_data_dir(Path(data_dir), "--data-dir")
+
+
+def checked_data_dir(path: Path, what: str) -> Path:
+    """The folder, absolute, if it holds recordings; otherwise a data error that says what to give."""
+    from har.errors import DataValidationError
+    from har.ingest import discover_recordings
+
+    path = path.expanduser().resolve()
+    try:
+        discover_recordings(path)
+    except DataValidationError as error:
+        raise BadInput(f"{what}: {error.issues[0].message if error.issues else error}") from None
+    return path
+
+
+def production_version(model_name: str) -> Any:
     from zenml.client import Client
 
-    from har.config import DataConfig, load_schema
-    from har.datasets import fingerprint_directory
-    from pipelines import drift_pipeline, inference_pipeline
-    from pipelines.run_config import validate_run_config
-
-    if data_dir is None:
-        raise click.UsageError(f"--pipeline {pipeline_name} needs --data-dir (recordings in the input format)")
-    pipeline = {"inference": inference_pipeline, "drift": drift_pipeline}[pipeline_name]
-    run_config = validate_run_config(config_path, pipeline)
-    model_name = run_config["model"]["name"]
     try:
-        production = Client().get_model_version(model_name, "production")
+        Client().get_model(model_name)
     except KeyError:
-        raise click.ClickException(f"no production version of {model_name}; run the training pipeline first") from None
+        known = [m.name for m in Client().list_models(size=20).items]
+        raise ModelNotFound(f"no model named '{model_name}' (known: {', '.join(known) or 'none yet'}); train it "
+                            f"first: {CLI} --pipeline train [--dataset NAME]") from None
+    try:
+        return Client().get_model_version(model_name, "production")
+    except KeyError:
+        raise ModelNotFound(f"model '{model_name}' has no production version yet (no training run passed its "
+                            f"gate and promotion); train it: {CLI} --pipeline train [--dataset NAME]") from None
+
+
+def start_stack(stack: str, debug: bool) -> str:
+    from har.console import install_log_filters
+    from scripts.setup_stack import ensure_stack
+
+    try:
+        name = ensure_stack(stack)
+    except SystemExit as error:
+        raise StackUnavailable(str(error.code)) from None
+    install_log_filters(debug)
+    click.echo(f"Active ZenML stack: {name}")
+    return name
+
+
+# --------------------------------------------------------------------------- pipelines
+
+
+def run_train(pipeline: Any, run_config: Dict[str, Any], dataset: Any, data_path: Path, started: float,
+              extra_read_only: list[Path] = ()) -> Any:
+    from har.datasets import fingerprint_directory
+
+    click.echo(f"Training model '{run_config['model']['name']}' on {data_path} (dataset '{dataset.name}', "
+               f"{dataset.data.sampling_rate_hz:g} Hz, {len(dataset.data.activities)} activities)")
+    run = launch(pipeline, run_config, read_only=[data_path, *extra_read_only],
+                 data_dir=str(data_path), data_fingerprint=fingerprint_directory(data_path),
+                 data_schema=dataset.schema)
+    report(run, started)
+    model_name = run_config["model"]["name"]
+    hint = dataset_flag(dataset)
+    try:
+        version = run.model_version
+        promoted = version is not None and str(version.stage or "") == "production"
+    except Exception:  # the run may carry no model version (e.g. an older ZenML record)
+        promoted = False
+    if promoted:
+        click.echo(f"Model '{model_name}' version {version.number} is now production. "
+                   f"Next: {CLI} --pipeline deploy{hint}")
+    else:
+        click.echo(f"Model '{model_name}': this version was not promoted (see the promotion_decision artifact); "
+                   f"production is unchanged. Next: {CLI} --pipeline deploy{hint} to serve production")
+    return run
+
+
+def run_deploy(pipeline: Any, run_config: Dict[str, Any], production: Any, started: float) -> None:
+    click.echo(f"Deploying model '{production.model.name}' version {production.number} (production)")
+    run = launch(pipeline, run_config, docker_socket=True)
+    report(run, started)
+    from zenml.client import Client
+
+    from deployment.deployments import list_deployments
+
+    deployer = Client().active_stack.model_deployer
+    rows = [r for r in list_deployments(deployer, production.model.name) if r["running"]] if deployer else []
+    for row in rows[:1]:
+        click.echo(f"Serving version {row['model_version']} at {row['url']}. Try: "
+                   f"curl -s -X POST {row['url'].rstrip('/')}/model_info -H 'content-type: application/json' "
+                   "-d '{}'")
+
+
+def run_on_new_data(pipeline_name: str, pipeline: Any, run_config: Dict[str, Any], dataset: Any, production: Any,
+                    data_path: Path, started: float, retrain_config: str | None = None) -> None:
+    """Batch inference or drift on `--data-dir` with the production model's own data settings."""
+    from har.config import DataConfig
+    from har.datasets import fingerprint_directory
+
+    model_name = production.model.name
     if "data_config" not in production.run_metadata:
-        raise click.ClickException(f"{model_name} version {production.number} has no data_config metadata; retrain it")
+        raise ModelNotFound(f"{model_name} version {production.number} has no data_config metadata; retrain it")
     data_config = DataConfig.model_validate(production.run_metadata["data_config"])
-    data_path = Path(data_dir).resolve()
     click.echo(f"{pipeline_name}: {data_path} with {model_name} version {production.number} "
                f"({data_config.sampling_rate_hz:g} Hz, channels from {', '.join(data_config.streams)})")
-    run = pipeline.with_options(config_path=config_path, **stack_options(read_only=[data_path],
-                                                                        mounts=[ROOT / "outputs"]))(
-        data_dir=str(data_path), data_fingerprint=fingerprint_directory(data_path), data_config=data_config,
-        data_schema=load_schema(ROOT / "configs" / "schema.yaml"))
+    run = launch(pipeline, run_config, read_only=[data_path], mounts=[ROOT / "outputs"],
+                 data_dir=str(data_path), data_fingerprint=fingerprint_directory(data_path),
+                 data_config=data_config, data_schema=dataset.schema)
     report(run, started)
-    if pipeline_name == "drift":
-        action = run.steps["act_on_drift"].outputs["drift_action"][0].load()
-        if action == "retrain":
-            retrain(production, data_path, retrain_config or str(ROOT / DEFAULT_CONFIGS["train"]))
+    if pipeline_name == "inference":
+        summary = run.steps["export_predictions"].outputs["export_summary"][0].load()
+        click.echo(f"{summary['rows']} window predictions written to {summary['file']} and logged in "
+                   f"{summary['prediction_log']}. Next: {CLI} --pipeline drift{dataset_flag(dataset)} "
+                   f"--data-dir {data_path}")
+        return
+    action = run.steps["act_on_drift"].outputs["drift_action"][0].load()
+    click.echo(f"Drift check done: action '{action}'.")
+    if action == "retrain":
+        retrain(production, dataset, data_path, retrain_config or str(ROOT / DEFAULT_CONFIGS["train"]))
 
 
-def retrain(production, new_data: Path, train_config: str) -> None:
+def retrain(production: Any, dataset: Any, new_data_dir: Path, train_config: str) -> None:
     """Train on the production model's recordings plus the new (labelled) ones; promotion decides."""
     # Follow lineage: the run that produced the version's training windows, and what its ingest read.
-    # (Inference and drift runs also link a `sensor_data` artifact to the production version.)
     from zenml.client import Client
 
     training_run = Client().get_pipeline_run(production.get_artifact("train_windows").producer_pipeline_run_id)
     training_dir = training_run.steps["ingest_recordings"].outputs["sensor_data"][0].run_metadata.get("data_dir")
     if not training_dir or not Path(training_dir).is_dir():
-        raise click.ClickException(f"cannot retrain: the production model's training data {training_dir} is gone")
+        raise BadInput(f"cannot retrain: the production model's training data {training_dir} is gone")
     retrain_root = Path(os.environ.get("HAR_RETRAIN_DIR", ROOT / "data" / "retrain"))
-    merged = retrain_root / f"v{production.number}-{new_data.name}"
+    merged = retrain_root / f"v{production.number}-{new_data_dir.name}"
     if merged.exists():
         shutil.rmtree(merged)
     merged.mkdir(parents=True)
-    for source in (Path(training_dir), new_data):
+    labels_file = dataset.schema.labels.file
+    for source in (Path(training_dir), new_data_dir):
         for recording in sorted(p for p in source.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            if not (recording / "labels.csv").exists():
-                raise click.ClickException(f"cannot retrain on unlabelled recording {recording}")
+            if not (recording / labels_file).exists():
+                raise BadInput(f"cannot retrain on unlabelled recording {recording} (no {labels_file})")
             link = merged / f"{source.name}__{recording.name}"
             if not link.exists():
                 link.symlink_to(recording, target_is_directory=True)
-    click.echo(f"Drift policy 'retrain': training on {merged} (production data {training_dir} + new data {new_data})")
-    run_train(train_config, str(merged), False, time.perf_counter(), extra_read_only=[Path(training_dir), new_data])
+    click.echo(f"Drift policy 'retrain': training on {merged} (production data {training_dir} + new data "
+               f"{new_data_dir})")
+    pipeline = import_pipeline("train", debug=False)
+    run_config = compose(Path(train_config), pipeline, dataset, production.model.name, no_cache=False)
+    run_train(pipeline, run_config, dataset, merged, time.perf_counter(),
+              extra_read_only=[Path(training_dir), new_data_dir])
 
 
-def manage_deployments(stop: bool, model_name: str = MODEL_NAME) -> None:
+def manage_deployments(stop: bool, model_name: str) -> None:
     from zenml.client import Client
 
     from deployment.deployments import list_deployments, stop_deployments
 
     deployer = Client().active_stack.model_deployer
     if deployer is None:
-        raise click.ClickException("the active stack has no model deployer")
+        raise StackUnavailable("the active stack has no model deployer")
     if stop:
         click.echo(f"Stopped {stop_deployments(deployer, model_name)} deployment(s) of {model_name}")
         return
@@ -145,68 +324,31 @@ def manage_deployments(stop: bool, model_name: str = MODEL_NAME) -> None:
                    f"{row['url']}  bento {row['bento']}  pid {row['pid']}")
 
 
-def run_deploy(config_path: str, no_cache: bool, started: float) -> None:
-    from pipelines import deployment_pipeline
-    from pipelines.run_config import validate_run_config
+def launch(pipeline: Any, run_config: Dict[str, Any], read_only: list[Path] = (), mounts: list[Path] = (),
+           docker_socket: bool = False, **inputs: Any) -> Any:
+    """Run `pipeline` with the composed run config (written to a temporary file for ZenML)."""
+    import yaml
 
-    validate_run_config(config_path, deployment_pipeline)
-    run = deployment_pipeline.with_options(config_path=config_path, **stack_options(docker_socket=True))()
-    report(run, started)
-
-
-def run_train(config_path: str, data_dir: str | None, no_cache: bool, started: float,
-              extra_read_only: list[Path] = ()) -> None:
-    from har.config import DataConfig, load_schema, load_yaml
-    from har.datasets import ensure_default_data, fingerprint_directory
-    from pipelines import training_pipeline
-    from pipelines.run_config import validate_run_config
-
-    run_config = validate_run_config(config_path, training_pipeline)
-    data_config = DataConfig.model_validate((run_config.get("parameters") or {}).get("data_config", {}))
-    schema = load_schema(ROOT / "configs" / "schema.yaml")
-
-    if data_dir is None:
-        defaults = load_yaml(ROOT / "configs" / "default_data.yaml")
-        data_path = ensure_default_data(ROOT / defaults["output_dir"], data_config, defaults["generator"])
-        click.echo(f"No --data-dir given: using the built-in synthetic dataset in {data_path}")
-    else:
-        data_path = Path(data_dir).resolve()
-        if not data_path.is_dir():
-            raise click.BadParameter(f"{data_path} is not a directory", param_hint="--data-dir")
-
-    if no_cache:
-        config_path = uncached_copy(config_path, run_config)
-    pipeline = training_pipeline.with_options(config_path=config_path,
-                                              **stack_options(read_only=[data_path, *extra_read_only]))
+    handle = tempfile.NamedTemporaryFile("w", prefix="har-run-", suffix=".yaml", delete=False)
+    with handle:
+        yaml.safe_dump(run_config, handle, sort_keys=False)
     try:
-        run = pipeline(
-            data_dir=str(data_path),
-            data_fingerprint=fingerprint_directory(data_path),
-            data_schema=schema,
-        )
+        options = stack_options(read_only=read_only, mounts=mounts, docker_socket=docker_socket)
+        return pipeline.with_options(config_path=handle.name, **options)(**inputs)
     finally:
-        if no_cache:
-            os.unlink(config_path)
-    report(run, started)
+        os.unlink(handle.name)
 
 
-def uncached_copy(config_path: str, run_config: dict) -> str:
-    """The run config with caching off everywhere, as a temporary file.
+def uncached(run_config: Dict[str, Any]) -> Dict[str, Any]:
+    """The run config with caching off everywhere.
 
     `with_options(enable_cache=False)` is not enough: ZenML re-applies the
     config file's own `enable_cache: true` over it when the run is compiled.
     """
-    import tempfile
-
-    import yaml
-
     config = {**run_config, "enable_cache": False}
     steps = config.get("steps") or {}
     config["steps"] = {name: {**(step or {}), "enable_cache": False} for name, step in steps.items()}
-    handle = tempfile.NamedTemporaryFile("w", prefix="har-no-cache-", suffix=".yaml", delete=False)
-    with handle:
-        yaml.safe_dump(config, handle)
-    return handle.name
+    return config
 
 
 def stack_options(read_only: list[Path] = (), mounts: list[Path] = (), docker_socket: bool = False) -> dict:
@@ -221,16 +363,69 @@ def stack_options(read_only: list[Path] = (), mounts: list[Path] = (), docker_so
     try:
         base_image = resolve_base_image()
     except DockerStackError as error:
-        raise click.ClickException(str(error)) from None
+        raise StackUnavailable(str(error)) from None
     click.echo(f"Step images built from {ROOT / 'Dockerfile'} on {base_image}")
     return {"settings": run_settings(base_image, mounts=mounts, read_only=read_only, docker_socket=docker_socket,
                                      settings_file=settings_file)}
 
 
-def report(run: object, started: float) -> None:
+def dataset_flag(dataset: Any) -> str:
+    from har.profiles import DEFAULT_PROFILE
+
+    if dataset.name == DEFAULT_PROFILE and dataset.path.parent == ROOT / "configs" / "datasets":
+        return ""
+    shown = dataset.name if dataset.path.parent == ROOT / "configs" / "datasets" else str(dataset.path)
+    return f" --dataset {shown}"
+
+
+def report(run: Any, started: float) -> None:
     status = getattr(run, "status", None)
     click.echo(f"Pipeline run '{getattr(run, 'name', run)}' finished with status {status} "
                f"in {time.perf_counter() - started:.1f} s")
+
+
+# --------------------------------------------------------------------------- failures
+
+
+def fail(error: BaseException, pipeline_name: str, debug: bool) -> None:
+    """Print a failure in a few lines and exit with its code; the traceback only with --debug."""
+    import traceback
+
+    from har.console import failure_text
+    from har.outcomes import classify, classify_source
+
+    code = classify(error)
+    message = str(error) if not isinstance(error, SystemExit) else str(error.code)
+    if code is None:  # a step that failed in another process (Docker stack): ZenML kept its exception
+        source, recorded = failed_step_exception(pipeline_name)
+        code = classify_source(source)
+        if code is not None and recorded:
+            message = recorded
+    if debug or code is None:
+        if debug:
+            traceback.print_exception(error)
+    code = ExitCode.UNEXPECTED if code is None else code
+    if code == ExitCode.UNEXPECTED and not message.strip():
+        message = type(error).__name__
+    click.echo(failure_text(int(code), message, debug), err=True)
+    sys.exit(int(code))
+
+
+def failed_step_exception(pipeline_name: str) -> tuple[str | None, str | None]:
+    """(exception class path, message) of the failed step of the latest run of the pipeline, if any."""
+    names = {"train": "training_pipeline", "deploy": "deployment_pipeline", "inference": "inference_pipeline",
+             "drift": "drift_pipeline"}
+    try:
+        from zenml.client import Client
+        from zenml.enums import ExecutionStatus
+
+        run = Client().get_pipeline(names[pipeline_name]).runs[0]
+        for step in run.steps.values():
+            if step.status == ExecutionStatus.FAILED and step.exception_info is not None:
+                return step.exception_info.source, step.exception_info.message
+    except Exception:  # no run, no store: nothing recorded to add
+        pass
+    return None, None
 
 
 if __name__ == "__main__":

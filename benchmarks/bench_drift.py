@@ -24,7 +24,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from har.config import DataConfig, channel_names, load_schema, load_yaml  # noqa: E402
+from har.config import channel_names, load_yaml  # noqa: E402
 from har.drift import (  # noqa: E402
     SUBJECT_COLUMN,
     DriftConfig,
@@ -36,6 +36,7 @@ from har.drift import (  # noqa: E402
 from har.ingest import ingest_recordings  # noqa: E402
 from har.modeling import TrainingConfig, predict_proba, train_model  # noqa: E402
 from har.normalization import fit_normalizer  # noqa: E402
+from har.profiles import load_dataset  # noqa: E402
 from har.shifts import SHIFTS  # noqa: E402
 from har.splitting import split_by_subject  # noqa: E402
 from har.synthetic import generate_dataset  # noqa: E402
@@ -55,12 +56,12 @@ def main() -> None:
     args = parser.parse_args()
 
     train_cfg = load_yaml(ROOT / "configs" / "train.yaml")
-    data = DataConfig.model_validate(train_cfg["parameters"]["data_config"])
-    schema = load_schema(ROOT / "configs" / "schema.yaml")
+    dataset = load_dataset("default", ROOT)
+    data, schema = dataset.data, dataset.schema
     drift_cfg = DriftConfig.model_validate(
         load_yaml(ROOT / "configs" / "drift.yaml")["steps"]["detect_drift"]["parameters"].get("drift", {}))
     channels = channel_names(data, schema)
-    generator = load_yaml(ROOT / "configs" / "default_data.yaml")["generator"]
+    generator = dataset.profile.synthetic.generator()
     split = train_cfg["steps"]["split_windows"]["parameters"]
 
     with tempfile.TemporaryDirectory() as tmp:

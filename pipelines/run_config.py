@@ -13,21 +13,21 @@ from typing import Any, Dict
 
 from pydantic import BaseModel, TypeAdapter
 
-from har.config import DataConfig, load_yaml
+from har.config import DataConfig
+from har.outcomes import ConfigError
+from har.profiles import Dataset, read_yaml
 
 RUN_CONFIG_KEYS = {"enable_cache", "model", "parameters", "steps", "settings", "run_name", "tags", "extra"}
 STEP_CONFIG_KEYS = {"parameters", "experiment_tracker", "enable_cache", "settings", "step_operator", "extra"}
 PIPELINE_PARAMETERS = {"training_pipeline": {"data_config": DataConfig}, "deployment_pipeline": {},
                        "inference_pipeline": {}, "drift_pipeline": {}}
 
-
-class ConfigError(ValueError):
-    """A run config that would not do what it says."""
+__all__ = ["ConfigError", "compose_run_config", "validate_run_config"]
 
 
 def validate_run_config(path: str | Path, pipeline: Any) -> Dict[str, Any]:
     """Check a run config against the pipeline's steps and their signatures; return it parsed."""
-    config = load_yaml(path)
+    config = read_yaml(Path(path))
     unknown = set(config) - RUN_CONFIG_KEYS
     if unknown:
         raise ConfigError(f"{path}: unknown top-level key(s) {sorted(unknown)}; allowed: {sorted(RUN_CONFIG_KEYS)}")
@@ -77,3 +77,35 @@ def _validate(annotation: Any, value: Any, where: str) -> None:
             TypeAdapter(annotation).validate_python(value, strict=False)
     except Exception as error:  # pydantic's message names the field and the expectation
         raise ConfigError(f"{where}: {error}") from error
+
+
+def compose_run_config(config: Dict[str, Any], path: str | Path, pipeline: Any, dataset: Dataset,
+                       model_name: str | None = None) -> Dict[str, Any]:
+    """The run config ZenML gets: `config` (validated) plus the model and data settings of `dataset`.
+
+    `model_name` (the --model flag) beats the profile's model name. A run config
+    that names a model or data settings of its own must agree with the profile:
+    a copied config cannot silently train another dataset's model.
+    """
+    composed = dict(config)
+    model = dict(config.get("model") or {})
+    profile_model = dataset.profile.model
+    if "name" in model and model["name"] != profile_model.name and model_name is None:
+        raise ConfigError(f"{path}: model.name '{model['name']}' disagrees with the dataset profile "
+                          f"{dataset.path} (model.name '{profile_model.name}'); remove model.name from the run "
+                          "config (the dataset profile names the model) or pass --model")
+    model["name"] = model_name or profile_model.name
+    if pipeline.name == "training_pipeline":
+        for key in ("description", "license", "tags"):
+            value = getattr(profile_model, key)
+            if value and key not in model:
+                model[key] = list(value) if isinstance(value, list) else value
+        parameters = dict(config.get("parameters") or {})
+        given = parameters.get("data_config")
+        if given is not None and DataConfig.model_validate(given) != dataset.data:
+            raise ConfigError(f"{path}: parameters.data_config disagrees with the dataset profile {dataset.path}; "
+                              "remove it from the run config (the dataset profile's `data:` owns it)")
+        parameters["data_config"] = dataset.data.model_dump()
+        composed["parameters"] = parameters
+    composed["model"] = model
+    return composed

@@ -3,6 +3,7 @@
 from zenml import step
 
 from har.evaluation import most_confused
+from har.outcomes import QualityGateFailed
 from har.types import EvaluationReport
 
 
@@ -21,11 +22,12 @@ def check_quality_gate(evaluation_report: EvaluationReport, min_macro_f1: float 
         True when the gate passes.
     """
     if evaluation_report.macro_f1 < min_macro_f1:
-        raise RuntimeError(
+        raise QualityGateFailed(
             f"Quality gate failed for model version {evaluation_report.model_version}: test macro-F1 "
             f"{evaluation_report.macro_f1:.4f} < required {min_macro_f1:.4f} "
             f"(accuracy {evaluation_report.accuracy:.4f}; most confused: "
-            f"{', '.join(most_confused(evaluation_report)) or 'none'}). "
-            "Lower steps.check_quality_gate.parameters.min_macro_f1 or improve data/model."
+            f"{', '.join(most_confused(evaluation_report)) or 'none'}).\n"
+            "The version was not promoted. Improve the data or the model, or lower "
+            "steps.check_quality_gate.parameters.min_macro_f1 in a copy of configs/train.yaml (--config)."
         )
     return True

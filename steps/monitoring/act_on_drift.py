@@ -6,6 +6,7 @@ from zenml import log_metadata, step
 from zenml.logger import get_logger
 
 from har.drift import DriftVerdict
+from har.outcomes import DriftDetected
 
 logger = get_logger(__name__)
 
@@ -31,7 +32,8 @@ def act_on_drift(
     action = on_drift if drift_verdict.drift_detected else "none"
     log_metadata(metadata={"action": action, "policy": on_drift})
     if action == "alert":
-        raise RuntimeError(f"Data drift detected: {drift_verdict.summary()}. Policy on_drift=alert; see the "
-                           "drift_report artifact, or set on_drift: retrain in configs/drift.yaml.")
+        raise DriftDetected(f"Data drift detected: {drift_verdict.summary()}.\nPolicy on_drift=alert: see the "
+                            "drift_report and drift_verdict artifacts in the dashboard; to retrain on labelled new "
+                            "data instead, set on_drift: retrain in a copy of configs/drift.yaml (--config).")
     logger.info("Drift policy %s -> action %s (%s)", on_drift, action, drift_verdict.summary())
     return action

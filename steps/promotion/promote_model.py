@@ -101,7 +101,7 @@ def promote_model(
         prod_score, how = _production_score(test_windows, production)
         if prod_score is None:
             # A model for another activity set or sensor layout is not a better version of this
-            # one; it belongs under its own model name (see configs/train_watch_10hz.yaml).
+            # one; it belongs under its own model name (each dataset profile in configs/datasets/ names its own model).
             promote, reason = False, f"{how}; use a different model name for a different data setup"
         else:
             promote = new_score > prod_score

@@ -39,9 +39,7 @@ def docker_engine():
 def docker_configs(tmp_path_factory, tiny_config):
     folder = tmp_path_factory.mktemp("docker-configs")
     train = yaml.safe_load(tiny_config.read_text())
-    train["model"]["name"] = MODEL
     deploy = yaml.safe_load((ROOT / "configs" / "deploy.yaml").read_text())
-    deploy["model"]["name"] = MODEL
     deploy["steps"]["deploy_model"]["parameters"]["port"] = PORT
     paths = {"train": folder / "train.yaml", "deploy": folder / "deploy.yaml"}
     paths["train"].write_text(yaml.safe_dump(train))
@@ -54,8 +52,8 @@ def docker_run(docker_engine, docker_configs, tiny_data):
     """One real training run on the docker stack; the local stack is active again afterwards."""
     from zenml.client import Client
 
-    result = run_cli("--pipeline", "train", "--stack", "docker", "--config", str(docker_configs["train"]),
-                     "--data-dir", str(tiny_data), "--no-cache", timeout=2400)
+    result = run_cli("--pipeline", "train", "--stack", "docker", "--model", MODEL,
+                     "--config", str(docker_configs["train"]), "--data-dir", str(tiny_data), "--no-cache", timeout=2400)
     try:
         assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
         assert "Active ZenML stack: har_docker" in result.stdout
@@ -118,8 +116,8 @@ def test_artifacts_and_tracking_are_visible_from_the_host(docker_run, tiny_data)
 
 def test_deployment_pipeline_serves_from_a_bentoml_container(docker_run, docker_configs, docker_engine):
     """On the docker stack the deployer builds BentoML's image and runs it; the host gets answers."""
-    result = run_cli("--pipeline", "deploy", "--stack", "docker", "--config", str(docker_configs["deploy"]),
-                     timeout=2400)
+    result = run_cli("--pipeline", "deploy", "--stack", "docker", "--model", MODEL,
+                     "--config", str(docker_configs["deploy"]), timeout=2400)
     try:
         assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
         serving = [c for c in docker_engine.containers.list(filters={"label": "har.bento"})

@@ -6,30 +6,108 @@ from pathlib import Path
 import pytest
 import yaml
 
-from har.config import DataConfig, channel_names, load_schema, load_yaml
+from har.config import channel_names, load_schema
+from har.outcomes import ConfigError
+from har.profiles import load_dataset
 from har.synthetic import generate_dataset
 from pipelines import deployment_pipeline, drift_pipeline, inference_pipeline, training_pipeline
-from pipelines.run_config import ConfigError, validate_run_config
+from pipelines.run_config import compose_run_config, validate_run_config
 
-CONFIGS = Path(__file__).resolve().parents[2] / "configs"
-PIPELINE_CONFIGS = {"train.yaml": training_pipeline, "train_watch_10hz.yaml": training_pipeline,
-                    "deploy.yaml": deployment_pipeline, "inference.yaml": inference_pipeline,
-                    "drift.yaml": drift_pipeline}
-OTHER_CONFIGS = {"schema.yaml", "default_data.yaml"}
+ROOT = Path(__file__).resolve().parents[2]
+CONFIGS = ROOT / "configs"
+PIPELINE_CONFIGS = {"train.yaml": training_pipeline, "deploy.yaml": deployment_pipeline,
+                    "inference.yaml": inference_pipeline, "drift.yaml": drift_pipeline}
+OTHER_CONFIGS = {"schema.yaml"}
+PROFILES = sorted(p.stem for p in (CONFIGS / "datasets").glob("*.yaml"))
 
 
 def test_every_config_file_is_known():
     files = {p.name for p in CONFIGS.glob("*.yaml")}
     assert files == set(PIPELINE_CONFIGS) | OTHER_CONFIGS, "add a validation for the new config file"
+    assert "default" in PROFILES
 
 
 @pytest.mark.parametrize("name", sorted(PIPELINE_CONFIGS))
 def test_pipeline_configs_are_valid(name):
     config = validate_run_config(CONFIGS / name, PIPELINE_CONFIGS[name])
-    assert config["model"]["name"].startswith("har-")
-    if "data_config" in config.get("parameters", {}):
-        data = DataConfig.model_validate(config["parameters"]["data_config"])
-        assert channel_names(data, load_schema(CONFIGS / "schema.yaml"))
+    assert "name" not in (config.get("model") or {}), "the dataset profile names the model"
+    assert "data_config" not in (config.get("parameters") or {}), "the dataset profile holds the data settings"
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize("name", sorted(PIPELINE_CONFIGS))
+def test_every_profile_composes_with_every_run_config(profile, name):
+    dataset = load_dataset(profile, ROOT)
+    pipeline = PIPELINE_CONFIGS[name]
+    composed = compose_run_config(validate_run_config(CONFIGS / name, pipeline), CONFIGS / name, pipeline, dataset)
+    assert composed["model"]["name"] == dataset.model_name
+    assert channel_names(dataset.data, dataset.schema)
+    if pipeline is training_pipeline:
+        assert composed["parameters"]["data_config"] == dataset.data.model_dump()
+        generator = dataset.profile.synthetic.generator() if dataset.profile.synthetic else {}
+        assert set(generator) <= set(inspect.signature(generate_dataset).parameters)
+    assert compose_run_config(validate_run_config(CONFIGS / name, pipeline), CONFIGS / name, pipeline, dataset,
+                              model_name="other")["model"]["name"] == "other"
+
+
+def test_profiles_name_distinct_models():
+    names = [load_dataset(profile, ROOT).model_name for profile in PROFILES]
+    assert len(set(names)) == len(names), "two datasets sharing a model would compare unrelated versions"
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda c: c["data"].update(overlapp=0.5), "data.overlapp: unknown key"),
+        (lambda c: c["data"].update(overlap=1.5), "data.overlap"),
+        (lambda c: c["model"].update(name="has space"), "model.name"),
+        (lambda c: c.update(schema={"recording": {"max_gap": 2}}), "schema.recording.max_gap: unknown key"),
+        (lambda c: c.update(schema={"recording": {"min_duration_s": -1}}), "schema.recording.min_duration_s"),
+        (lambda c: c.update(schema={"streams": {"accelerometer": {"input_unit": "furlongs"}}}), "input_unit"),
+        (lambda c: c.update(schema={"labels": {"activity_names": {"jog": "jogging"}}}), "activity_names maps to"),
+        (lambda c: c["data"].update(streams=["magnetometer"]), "data.streams"),
+        (lambda c: c.update(data_dir="x", synthetic={}), "either data_dir"),
+    ],
+)
+def test_profile_typos_are_rejected(tmp_path, mutate, message):
+    content = yaml.safe_load((CONFIGS / "datasets" / "default.yaml").read_text())
+    mutate(content)
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump(content))
+    with pytest.raises(ConfigError, match=message):
+        load_dataset(str(path), ROOT)
+
+
+def test_unknown_profile_lists_the_known_ones():
+    with pytest.raises(ConfigError, match="known: .*default"):
+        load_dataset("no-such-dataset", ROOT)
+
+
+def test_profile_schema_overrides_merge_into_the_project_schema(tmp_path):
+    path = tmp_path / "watch.yaml"
+    path.write_text(yaml.safe_dump({
+        "model": {"name": "my-watch"}, "data_dir": "recordings",
+        "schema": {"recording": {"max_gap_s": 3.0}, "streams": {"gyroscope": {"input_unit": "deg/s"}}}}))
+    dataset = load_dataset(str(path), ROOT)
+    base = load_schema(CONFIGS / "schema.yaml")
+    assert dataset.schema.recording.max_gap_s == 3.0
+    assert dataset.schema.recording.min_duration_s == base.recording.min_duration_s
+    assert dataset.schema.streams["gyroscope"].default_unit == "deg/s"
+    assert dataset.schema.streams["gyroscope"].unit_factors == base.streams["gyroscope"].unit_factors
+    assert dataset.data_dir() == tmp_path / "recordings"  # relative to the profile's folder
+
+
+def test_run_config_cannot_silently_rename_the_model(tmp_path):
+    config = yaml.safe_load((CONFIGS / "deploy.yaml").read_text())
+    config["model"]["name"] = "some-other-model"
+    path = tmp_path / "deploy.yaml"
+    path.write_text(yaml.safe_dump(config))
+    dataset = load_dataset("default", ROOT)
+    with pytest.raises(ConfigError, match="disagrees with the dataset profile"):
+        compose_run_config(validate_run_config(path, deployment_pipeline), path, deployment_pipeline, dataset)
+    composed = compose_run_config(validate_run_config(path, deployment_pipeline), path, deployment_pipeline,
+                                  dataset, model_name="some-other-model")
+    assert composed["model"]["name"] == "some-other-model"  # the flag wins
 
 
 def test_schema_is_valid():
@@ -39,13 +117,6 @@ def test_schema_is_valid():
         assert stream.value_range[0] < stream.value_range[1]
 
 
-def test_default_data_config_matches_generator():
-    config = load_yaml(CONFIGS / "default_data.yaml")
-    assert set(config) == {"output_dir", "generator"}
-    accepted = set(inspect.signature(generate_dataset).parameters)
-    assert set(config["generator"]) <= accepted - {"out_dir", "sampling_rate_hz", "activities"}
-
-
 @pytest.mark.parametrize(
     "mutate, message",
     [
@@ -53,7 +124,7 @@ def test_default_data_config_matches_generator():
         (lambda c: c["steps"]["train_model"]["parameters"]["hyperparameters"].update(lstm_unit=3), "lstm_unit"),
         (lambda c: c["steps"]["check_quality_gate"].update(min_macro_f1=0.5), "belong under"),
         (lambda c: c["steps"].update(train=None), "not a step"),
-        (lambda c: c["parameters"]["data_config"].update(overlap=1.5), "overlap"),
+        (lambda c: c.update(parameters={"data_config": {"overlap": 1.5}}), "overlap"),
         (lambda c: c.update(stepz={}), "unknown top-level"),
     ],
 )
