@@ -20,14 +20,15 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements.txt constraints.txt
+$(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 required, found {sys.version.split()[0]}"'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt -c constraints.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
-install: $(VENV)/.installed ## create .venv with the pinned dependencies
+install: $(VENV)/.installed ## create .venv with the pinned dependencies and the project (editable: the `har` command)
 
 setup: install ## install and register/activate the ZenML stack (STACK=local or STACK=docker)
 	$(PY) scripts/setup_stack.py --stack $(STACK)
