@@ -1,8 +1,13 @@
 """BentoML 1.4 service: activity predictions over HTTP for the production model.
 
-    POST /predict          {"windows": [[[ax, ay, az, gx, gy, gz], ...128 samples], ...]}
-    POST /predict_stream   {"timestamps": [epoch ms, ...], "samples": [[ax, ay, az, gx, gy, gz], ...]}
-    GET  /model_info       the served model: name, version, classes, channels, window, limits
+    POST /predict          {"windows": [[[ax, ay, az, gx, gy, gz], ...128 samples], ...], "units": {...}}
+    POST /predict_stream   {"timestamps": [epoch ms, ...], "samples": [[ax, ay, az, gx, gy, gz], ...], "units": {...}}
+    GET  /model_info       the served model: name, version, classes, channels, units, window, limits
+
+`units` is optional, e.g. {"accelerometer": "m/s^2", "gyroscope": "deg/s"};
+without it the data is in the training units (g, rad/s). Accelerometer data
+that does not read about 1 g after conversion gets 422 naming the unit it
+looks like.
     GET  /healthz /livez /readyz /metrics /docs   (BentoML's own)
 
 The model, its normaliser and its serving config come from the BentoML model
@@ -96,22 +101,36 @@ class _FastJSONInput(bentoml.IODescriptor):
             content = orjson.loads(body)
         except orjson.JSONDecodeError as error:
             raise ClientError(f"request body is not valid JSON: {error}", error_code=HTTPStatus.BAD_REQUEST) from None
-        missing = [name for name in cls.model_fields if not isinstance(content, dict) or name not in content]
+        required = [name for name, field in cls.model_fields.items() if field.is_required()]
+        missing = [name for name in required if not isinstance(content, dict) or name not in content]
         if missing:
-            raise ClientError(f"expected a JSON object with field(s) {', '.join(cls.model_fields)}; missing: "
+            raise ClientError(f"expected a JSON object with field(s) {', '.join(required)}; missing: "
                               f"{', '.join(missing)}", error_code=HTTPStatus.BAD_REQUEST)
-        return cls.model_construct(**{name: content[name] for name in cls.model_fields})
+        return cls.model_construct(**{name: content[name] for name in cls.model_fields if name in content})
+
+
+UNITS_DESCRIPTION = (
+    "Optional: the unit of each sensor stream in this request, by stream name as in meta.json, e.g. "
+    '{"accelerometer": "m/s^2", "gyroscope": "deg/s"}. Streams left out are in the training units '
+    "(accelerometer g, gyroscope rad/s). /model_info lists each stream's channels, canonical unit and "
+    "accepted units with their conversion factors. Unknown stream or unit: 400. Accelerometer data whose "
+    "median magnitude is not about 1 g after conversion (e.g. m/s^2 sent as g): 422 naming the unit it looks like.")
 
 
 class PredictRequest(_FastJSONInput):
     windows: List[List[List[float]]] = Field(
-        description="Windows of shape (n, window_size, channels) in raw units (g, rad/s), channels in the order "
-                    "of /model_info; at most max_windows_per_request windows.")
+        description="Windows of shape (n, window_size, channels), channels in the order of /model_info, raw "
+                    "(unnormalised) values in the training units (accelerometer g, gyroscope rad/s) unless "
+                    "'units' declares others (m/s^2, deg/s); at most max_windows_per_request windows.")
+    units: Dict[str, str] | None = Field(None, description=UNITS_DESCRIPTION)
 
 
 class StreamRequest(_FastJSONInput):
     timestamps: List[float] = Field(description="Epoch milliseconds, strictly increasing, one per sample.")
-    samples: List[List[float]] = Field(description="One row of channel values (order of /model_info) per timestamp.")
+    samples: List[List[float]] = Field(
+        description="One row of channel values (order of /model_info) per timestamp, in the training units "
+                    "(accelerometer g, gyroscope rad/s) unless 'units' declares others (m/s^2, deg/s).")
+    units: Dict[str, str] | None = Field(None, description=UNITS_DESCRIPTION)
 
 
 @bentoml.service(
@@ -143,19 +162,19 @@ class HARClassifier:
         return answers
 
     @bentoml.api(route="/predict", input_spec=PredictRequest)
-    async def predict(self, windows: Any) -> Dict[str, Any]:
+    async def predict(self, windows: Any, units: Any = None) -> Dict[str, Any]:
         """Classify a batch of windows: one label, the class probabilities and the model version per window."""
         try:
-            array = check_windows(windows, self.config)
+            array = check_windows(windows, self.config, units)
         except RequestError as error:
             raise _fail(error) from None
         return {"predictions": await self._answer(array), "model_version": self.config.model_version}
 
     @bentoml.api(route="/predict_stream", input_spec=StreamRequest)
-    async def predict_stream(self, timestamps: Any, samples: Any) -> Dict[str, Any]:
+    async def predict_stream(self, timestamps: Any, samples: Any, units: Any = None) -> Dict[str, Any]:
         """Raw samples of any length, windowed server-side exactly as in training; a label per window."""
         try:
-            windows, starts = stream_to_windows(timestamps, samples, self.config)
+            windows, starts = stream_to_windows(timestamps, samples, self.config, units)
         except RequestError as error:
             raise _fail(error) from None
         return {"predictions": await self._answer(windows, starts), "model_version": self.config.model_version,
@@ -164,7 +183,7 @@ class HARClassifier:
 
     @bentoml.api(route="/model_info")
     def model_info(self) -> Dict[str, Any]:
-        """The served model and the input it expects."""
+        """The served model and the input it expects, with each stream's channels and units."""
         return {**self.config.to_dict(), "model_tag": str(self.bento_model.tag),
                 "max_body_bytes": MAX_BODY_BYTES}
 

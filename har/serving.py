@@ -9,16 +9,22 @@ drift from training.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Sequence, Tuple
 
 import numpy as np
 
 from har.resampling import resample_streams
 from har.types import ChannelNormalizer
+from har.units import check_acceleration_unit
 from har.windowing import segment_bounds, sliding_windows, window_starts
+
+if TYPE_CHECKING:  # har.config (pydantic, yaml) is only needed where a config is packaged
+    from har.config import Schema
 
 MODEL_FILE = "model.keras"
 NORMALIZER_FILE = "normalizer.json"
@@ -33,9 +39,56 @@ class RequestError(ValueError):
         self.status = status
 
 
+GRAVITY_UNIT = "g"  # a stream in this canonical unit measures acceleration with gravity: check_acceleration_unit
+# Models packaged before serving.json stated units were trained on the default schema's canonical units;
+# these are its conversions (standard gravity 9.80665 m/s^2, pi/180 rad per degree).
+LEGACY_UNITS = {
+    "acc": ("accelerometer", "g", {"g": 1.0, "m/s^2": 1.0 / 9.80665}),
+    "gyro": ("gyroscope", "rad/s", {"rad/s": 1.0, "deg/s": math.pi / 180.0}),
+}
+
+
+@dataclass(frozen=True)
+class StreamUnits:
+    """One sensor stream of the model input: its channels, canonical unit, and the units a request may declare."""
+
+    channels: List[str]
+    unit: str  # canonical: what the model was trained on
+    accepted_units: Dict[str, float]  # unit -> factor converting it to `unit` (`unit` itself: 1.0)
+
+    def __post_init__(self) -> None:
+        if self.accepted_units.get(self.unit) != 1.0:
+            raise ValueError(f"accepted_units {self.accepted_units} must map the canonical unit '{self.unit}' to 1.0")
+
+
+def units_from_schema(streams: Sequence[str], schema: Schema) -> Dict[str, StreamUnits]:
+    """The units of a model trained on `streams` (DataConfig order) of `schema` (configs/schema.yaml)."""
+    units = {}
+    for name in streams:
+        spec = schema.streams[name]
+        units[name] = StreamUnits(channels=spec.channels(), unit=spec.unit,
+                                  accepted_units={unit: spec.factor(unit) for unit in spec.known_units()})
+    return units
+
+
+def legacy_units(channel_names: Sequence[str]) -> Dict[str, StreamUnits]:
+    """Units of a serving.json written before it stated them: g and rad/s, by channel prefix (acc_, gyro_)."""
+    units = {}
+    for prefix, (name, unit, factors) in LEGACY_UNITS.items():
+        channels = [c for c in channel_names if c.split("_", 1)[0] == prefix]
+        if channels:
+            units[name] = StreamUnits(channels=channels, unit=unit, accepted_units=dict(factors))
+    return units
+
+
 @dataclass(frozen=True)
 class ServingConfig:
-    """What a deployed model needs to know besides its weights (written next to them)."""
+    """What a deployed model needs to know besides its weights (written next to them).
+
+    `units` maps each stream (the names of configs/schema.yaml and meta.json)
+    to its channels, canonical unit and accepted units; requests may declare
+    any accepted unit and are converted to the canonical one.
+    """
 
     model_name: str
     model_version: str
@@ -47,17 +100,97 @@ class ServingConfig:
     merge_tolerance_ms: float
     max_windows_per_request: int = 1024
     max_stream_samples: int = 360_000  # 2 h at 50 Hz
+    units: Dict[str, StreamUnits] = field(default_factory=dict)
+    linear_acceleration: bool = False  # gravity-free accelerometer: no 1 g plausibility check
+
+    def __post_init__(self) -> None:
+        seen: List[str] = []
+        for name, stream in self.units.items():
+            unknown = [c for c in stream.channels if c not in self.channel_names or c in seen]
+            if unknown:
+                raise ValueError(f"units.{name}: channel(s) {unknown} are not model channels "
+                                 f"({', '.join(self.channel_names)}) or belong to another stream")
+            seen.extend(stream.channels)
 
     def to_dict(self) -> Dict[str, Any]:
-        return dict(self.__dict__)
+        return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, content: Dict[str, Any]) -> ServingConfig:
-        return cls(**content)
+        content = dict(content)
+        units = content.pop("units", None)
+        units = (legacy_units(content["channel_names"]) if units is None
+                 else {name: StreamUnits(**spec) for name, spec in units.items()})
+        return cls(**content, units=units)
+
+    def describe_units(self) -> str:
+        """e.g. 'accelerometer (g; accepted: g, m/s^2), gyroscope (rad/s; accepted: deg/s, rad/s)'."""
+        return ", ".join(f"{name} ({s.unit}; accepted: {', '.join(sorted(s.accepted_units))})"
+                         for name, s in self.units.items()) or "none declared"
 
 
-def check_windows(windows: Any, config: ServingConfig) -> np.ndarray:
-    """Validate a batch of windows; returns float32 `(n, window, channels)` or raises RequestError."""
+def to_canonical_units(values: np.ndarray, units: Any, config: ServingConfig) -> np.ndarray:
+    """Convert `values` (..., channels), finite, from the request's declared `units` to the model's units.
+
+    The one conversion of both endpoints. `units` is the request's optional
+    `{"accelerometer": "m/s^2", ...}` (streams left out are in their canonical
+    unit). Afterwards the accelerometer must be plausible
+    (`har.units.check_acceleration_unit` over all samples of the request),
+    else RequestError 422 naming the unit the data looks like.
+    """
+    declared = _declared_units(units, config)
+    scale = np.ones(values.shape[-1], dtype=values.dtype)
+    indices = {}
+    for name, stream in config.units.items():
+        indices[name] = [config.channel_names.index(c) for c in stream.channels]
+        scale[indices[name]] = stream.accepted_units[declared[name]]
+    if np.any(scale != 1.0):
+        values = values * scale
+    for name, stream in config.units.items():
+        if stream.unit != GRAVITY_UNIT or len(stream.channels) != 3:
+            continue
+        mismatch = check_acceleration_unit(values[..., indices[name]].reshape(-1, 3), declared[name],
+                                           stream.accepted_units, stream.unit, config.linear_acceleration)
+        if mismatch is not None:
+            raise RequestError(_mismatch_message(name, mismatch, stream), status=422)
+    return values
+
+
+def _declared_units(units: Any, config: ServingConfig) -> Dict[str, str]:
+    """Each stream's unit in the request: as declared, else canonical; RequestError 400 for unknown names."""
+    declared = {name: stream.unit for name, stream in config.units.items()}
+    if units is None:
+        return declared
+    example = ", ".join(f'"{name}": "{stream.unit}"' for name, stream in config.units.items())
+    if not isinstance(units, Mapping):
+        raise RequestError(f"'units' must be an object mapping stream to unit, e.g. {{{example}}}; got {units!r}")
+    for name, unit in units.items():
+        if name not in config.units:
+            raise RequestError(f"'units' names stream '{name}', which this model does not take; its streams: "
+                               f"{config.describe_units()}")
+        accepted = config.units[name].accepted_units
+        if not isinstance(unit, str) or unit not in accepted:
+            raise RequestError(f"units.{name} is {unit!r}, not an accepted unit; accepted: "
+                               f"{', '.join(sorted(accepted))} (canonical: {config.units[name].unit})")
+        declared[name] = unit
+    return declared
+
+
+def _mismatch_message(name: str, mismatch: Any, stream: StreamUnits) -> str:
+    if mismatch.likely_unit is not None:
+        fix = f'declare the unit it is in: "units": {{"{name}": "{mismatch.likely_unit}"}}'
+        if mismatch.likely_unit == stream.unit:
+            fix += f" (or leave {name} out of 'units': {stream.unit} is the default)"
+    else:
+        fix = (f'declare the unit it is in with "units": {{"{name}": "<unit>"}} (accepted: '
+               f"{', '.join(sorted(stream.accepted_units))}); it matches none of them, check the data")
+    return f"{name} data is not in {mismatch.declared_unit}: {mismatch.describe()}; {fix}"
+
+
+def check_windows(windows: Any, config: ServingConfig, units: Any = None) -> np.ndarray:
+    """Validate a batch of windows in the declared `units`; returns float32 `(n, window, channels)` in the
+    model's units, or raises RequestError (see `to_canonical_units`)."""
+    _declared_units(units, config)  # a bad 'units' is reported before the data
     try:
         array = np.asarray(windows, dtype=np.float32)
     except (TypeError, ValueError) as error:
@@ -90,17 +223,21 @@ def check_windows(windows: Any, config: ServingConfig) -> np.ndarray:
         w, s, c = (int(i) for i in np.argwhere(~finite)[0])
         raise RequestError(f"windows[{w}][{s}][{c}] ({config.channel_names[c]}) is {array[w, s, c]}; "
                            "all values must be finite numbers")
-    return array
+    return to_canonical_units(array, units, config)
 
 
-def stream_to_windows(timestamps_ms: Any, samples: Any, config: ServingConfig) -> Tuple[np.ndarray, np.ndarray]:
+def stream_to_windows(timestamps_ms: Any, samples: Any, config: ServingConfig,
+                      units: Any = None) -> Tuple[np.ndarray, np.ndarray]:
     """Raw samples of any length -> (windows, window start times in epoch ms), as in training.
 
     Timestamps are epoch milliseconds, strictly increasing; samples are
-    `(n, channels)` in the training units and channel order. The stream is
-    resampled to the training rate (gaps over the merge tolerance split it)
-    and windowed with the training window size and step.
+    `(n, channels)` in the training channel order and the declared `units`
+    (default: the training units), converted and checked over the whole
+    stream by `to_canonical_units`. The stream is resampled to the training
+    rate (gaps over the merge tolerance split it) and windowed with the
+    training window size and step.
     """
+    _declared_units(units, config)
     try:
         t = np.asarray(timestamps_ms, dtype=np.float64)
         x = np.asarray(samples, dtype=np.float64)
@@ -128,6 +265,7 @@ def stream_to_windows(timestamps_ms: Any, samples: Any, config: ServingConfig) -
         i = int(np.flatnonzero(steps <= 0)[0]) + 1
         raise RequestError(f"timestamps[{i}] = {t[i]:.3f} is not after timestamps[{i - 1}] = {t[i - 1]:.3f}; "
                            "timestamps must be strictly increasing epoch milliseconds")
+    x = to_canonical_units(x, units, config)
     grid, values, segments = resample_streams(
         {"stream": (t / 1000.0, x)}, config.sample_rate_hz, config.merge_tolerance_ms / 1000.0
     )

@@ -10,8 +10,9 @@ from zenml.client import Client
 from zenml.logger import get_logger
 
 from deployment.bento import build_bento, export_model
-from har.config import DataConfig
-from har.serving import ServingConfig
+from har.config import DataConfig, load_schema
+from har.paths import project_path
+from har.serving import ServingConfig, units_from_schema
 from har.types import ChannelNormalizer, WindowedDataset
 
 logger = get_logger(__name__)
@@ -26,6 +27,7 @@ def package_model(
     max_stream_samples: int = 360_000,
     max_body_bytes: int = 32 * 1024 * 1024,
     docker_base_image: str | None = None,
+    schema_path: str = "configs/schema.yaml",
 ) -> Annotated[Bento, "bento"]:
     """Export model + normaliser + serving config to BentoML's model store and build the Bento.
 
@@ -38,6 +40,8 @@ def package_model(
         max_body_bytes: Request bodies above this size are refused before parsing.
         docker_base_image: Base of the Bento's container image; default `$HAR_BASE_IMAGE` (set on the
             docker stack, see scripts/docker_stack.py), else BentoML's python:3.11-slim.
+        schema_path: The data schema the model was trained with (relative: from the project root); gives
+            each stream's canonical unit and the units a request may declare instead.
 
     Returns:
         The Bento (service.py + the shared `har` package + the model).
@@ -45,6 +49,11 @@ def package_model(
     context_model = get_step_context().model
     version = Client().get_model_version(context_model.name, context_model.version)
     data_config = DataConfig.model_validate(version.run_metadata.get("data_config") or {})
+    units = units_from_schema(data_config.streams, load_schema(project_path(schema_path)))
+    unit_channels = [channel for stream in units.values() for channel in stream.channels]
+    if unit_channels != list(test_windows.channel_names):
+        raise ValueError(f"model version {version.number} was trained on channels {test_windows.channel_names}, "
+                         f"but streams {data_config.streams} of {schema_path} give {unit_channels}")
     config = ServingConfig(
         model_name=context_model.name,
         model_version=str(version.number),
@@ -56,6 +65,8 @@ def package_model(
         merge_tolerance_ms=data_config.merge_tolerance_ms,
         max_windows_per_request=max_windows_per_request,
         max_stream_samples=max_stream_samples,
+        units=units,
+        linear_acceleration=data_config.linear_acceleration,
     )
     model_tag = export_model(trained_model, normalizer, config)
     bento = build_bento(model_tag, {"max_body_bytes": max_body_bytes},
@@ -63,5 +74,7 @@ def package_model(
     logger.info("Packaged model version %s as BentoML model %s in Bento %s", config.model_version, model_tag,
                 bento.tag)
     log_metadata(metadata={"bentoml_model_tag": model_tag, "bento_tag": str(bento.tag),
-                           "model_version": config.model_version}, infer_artifact=True)
+                           "model_version": config.model_version,
+                           "units": {name: stream.unit for name, stream in units.items()},
+                           "linear_acceleration": config.linear_acceleration}, infer_artifact=True)
     return bento

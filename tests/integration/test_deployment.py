@@ -24,6 +24,7 @@ from tests.integration.conftest import ROOT, run_cli
 
 pytestmark = pytest.mark.integration
 MODEL = "har-activity-classifier"
+STILL = [[0.0, 0.0, 1.0, 0.0, 0.0, 0.0]] * 128  # a window of a phone lying flat: 1 g on z (all zeros would be 422)
 
 
 def _free_port() -> int:
@@ -127,6 +128,70 @@ def test_bad_requests_get_4xx_with_a_message(deployed, path, body, status, messa
     assert message in response.text
 
 
+def _error(response: httpx.Response) -> str:
+    """The error message(s) of a 4xx, unescaped (BentoML answers `[{"error": "..."}]`)."""
+    body = response.json()
+    return " ".join(item["error"] for item in (body if isinstance(body, list) else [body]))
+
+
+def test_units_are_stated_converted_and_checked(deployed, production):
+    """A still stream in m/s^2 (and deg/s): declared -> the g answers; undeclared -> 422 naming m/s^2."""
+    test = production["test"]
+    info = _post(deployed["url"], "/model_info", {}).json()
+    units = info["units"]
+    assert {name: stream["unit"] for name, stream in units.items()} == {"accelerometer": "g", "gyroscope": "rad/s"}
+    assert set(units["accelerometer"]["accepted_units"]) == {"g", "m/s^2"}
+    assert set(units["gyroscope"]["accepted_units"]) == {"rad/s", "deg/s"}
+    assert [c for stream in units.values() for c in stream["channels"]] == info["channel_names"]
+    assert info["linear_acceleration"] is False
+    # the request's unit per channel, from what /model_info says
+    scale = np.ones(len(info["channel_names"]))
+    for name, unit in (("accelerometer", "m/s^2"), ("gyroscope", "deg/s")):
+        channels = [info["channel_names"].index(c) for c in units[name]["channels"]]
+        scale[channels] = 1 / units[name]["accepted_units"][unit]
+    declared = {"accelerometer": "m/s^2", "gyroscope": "deg/s"}
+
+    # two consecutive windows of one still recording, as the raw stream
+    activity = next(a for a in ("sitting", "standing") if a in test.class_names)
+    still = np.flatnonzero(test.y == test.class_names.index(activity))
+    i, j = next((i, j) for i, j in zip(still, still[1:], strict=False) if test.recording_ids[i] == test.recording_ids[j]
+                and np.isclose(test.start_times[j] - test.start_times[i], test.step / test.sample_rate_hz))
+    stream = np.concatenate([test.X[i], test.X[j][-test.step:]]).astype(np.float64)
+    timestamps = (test.start_times[i] * 1000.0 + np.arange(len(stream)) * 1000.0 / test.sample_rate_hz).tolist()
+
+    for path, body in (("/predict", {"windows": test.X[still[:8]].astype(np.float64)}),
+                       ("/predict_stream", {"timestamps": timestamps, "samples": stream})):
+        data = "windows" if "windows" in body else "samples"
+        in_g = _post(deployed["url"], path, {**body, data: body[data].tolist()})
+        assert in_g.status_code == 200, in_g.text
+        converted = _post(deployed["url"], path, {**body, data: (body[data] * scale).tolist(), "units": declared})
+        assert converted.status_code == 200, converted.text
+        expected, got = in_g.json()["predictions"], converted.json()["predictions"]
+        assert [p["label"] for p in got] == [p["label"] for p in expected]
+        for a, b in zip(got, expected, strict=True):
+            assert a["probabilities"] == pytest.approx(b["probabilities"], abs=1e-4)
+
+        undeclared = _post(deployed["url"], path, {**body, data: (body[data] * scale).tolist()})
+        assert undeclared.status_code == 422, undeclared.text
+        assert "looks like m/s^2" in _error(undeclared)
+        assert '"units": {"accelerometer": "m/s^2"}' in _error(undeclared)
+
+    unknown = _post(deployed["url"], "/predict", {"windows": [STILL], "units": {"accelerometer": "mg"}})
+    assert unknown.status_code == 400 and "accepted: g, m/s^2" in _error(unknown)
+    unknown = _post(deployed["url"], "/predict", {"windows": [STILL], "units": {"magnetometer": "uT"}})
+    assert unknown.status_code == 400 and "accelerometer" in _error(unknown) and "gyroscope" in _error(unknown)
+
+
+def test_the_openapi_schema_documents_the_units(deployed):
+    schemas = httpx.get(deployed["url"] + "/docs.json", timeout=10).json()["components"]["schemas"]
+    text = json.dumps(schemas)
+    assert "m/s^2" in text and "deg/s" in text and "rad/s" in text
+    for name in ("PredictRequest", "StreamRequest"):
+        found = [schema for key, schema in schemas.items() if key.startswith(name)]
+        assert found and "units" in found[0]["properties"], (name, sorted(schemas))
+        assert "units" not in found[0].get("required", [])
+
+
 def test_oversized_and_malformed_bodies(deployed):
     big = b'{"windows": [' + b"1," * 1_200_000 + b"1]}"
     response = httpx.post(deployed["url"] + "/predict", content=big, headers={"content-type": "application/json"},
@@ -136,12 +201,12 @@ def test_oversized_and_malformed_bodies(deployed):
                           headers={"content-type": "application/json"}, timeout=60)
     assert response.status_code == 400 and "not valid JSON" in response.text
     # still alive and answering correctly after all the bad input
-    ok = _post(deployed["url"], "/predict", {"windows": [[[0.0] * 6] * 128]})
+    ok = _post(deployed["url"], "/predict", {"windows": [STILL]})
     assert ok.status_code == 200 and len(ok.json()["predictions"]) == 1
 
 
 def test_prometheus_metrics_count_predictions(deployed):
-    _post(deployed["url"], "/predict", {"windows": [[[0.0] * 6] * 128]})
+    _post(deployed["url"], "/predict", {"windows": [STILL]})
     metrics = httpx.get(deployed["url"] + "/metrics", timeout=10).text
     assert "har_predictions_total{" in metrics
     assert "bentoml_service_request_total" in metrics or "bentoml_api_server_request_total" in metrics

@@ -126,7 +126,9 @@ def test_deployment_pipeline_serves_from_a_bentoml_container(docker_run, docker_
         base = f"http://127.0.0.1:{PORT}"
         info = httpx.post(f"{base}/model_info", json={}, timeout=30).json()
         assert info["model_name"] == MODEL
-        window = np.zeros((1, info["window_size"], len(info["channel_names"])), dtype=np.float32).tolist()
+        window = np.zeros((1, info["window_size"], len(info["channel_names"])), dtype=np.float32)
+        window[..., 2] = 1.0  # lying still: 1 g on z (all zeros is not 1 g and gets 422)
+        window = window.tolist()
         response = httpx.post(f"{base}/predict", content=json.dumps({"windows": window}), timeout=30,
                               headers={"content-type": "application/json"})
         assert response.status_code == 200, response.text

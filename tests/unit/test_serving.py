@@ -1,12 +1,27 @@
-"""Serving-side pure logic: request checks, stream windowing and the micro-batcher."""
+"""Serving-side pure logic: request checks, units, stream windowing and the micro-batcher."""
 
 import asyncio
+import json
+import math
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from har.serving import MicroBatcher, RequestError, ServingConfig, check_windows, stream_to_windows
+from har.config import DataConfig, load_schema
+from har.serving import (
+    MicroBatcher,
+    RequestError,
+    ServingConfig,
+    check_windows,
+    stream_to_windows,
+    to_canonical_units,
+    units_from_schema,
+)
 from har.windowing import sliding_windows
+
+REPO = Path(__file__).resolve().parents[2]
 
 CONFIG = ServingConfig(model_name="m", model_version="3", class_names=["a", "b"], channel_names=["x", "y", "z"],
                        window_size=8, step=4, sample_rate_hz=10.0, merge_tolerance_ms=50.0,
@@ -137,3 +152,163 @@ def test_predictor_padding_and_chunking_match_the_plain_model(tmp_path):
     answers = predictor.describe(expected[:2], start_times_ms=[10.0, 20.0])
     assert answers[0]["model_version"] == "3" and answers[1]["start_time_ms"] == 20.0
     assert answers[0]["label"] == ["a", "b"][int(expected[0].argmax())]
+
+
+# --- units: what package_model writes (the real schema), conversion, 400 / 422 ------------------------------
+
+SCHEMA = load_schema(REPO / "configs" / "schema.yaml")
+DATA = DataConfig()
+UNITS = units_from_schema(DATA.streams, SCHEMA)
+SENSOR = ServingConfig(model_name="m", model_version="3", class_names=["a", "b"],
+                       channel_names=[c for stream in UNITS.values() for c in stream.channels], window_size=128,
+                       step=64, sample_rate_hz=50.0, merge_tolerance_ms=50.0, max_windows_per_request=8,
+                       max_stream_samples=10_000, units=UNITS, linear_acceleration=DATA.linear_acceleration)
+MS2 = 1 / SCHEMA.streams["accelerometer"].factor("m/s^2")  # m/s^2 per g
+DEG = 1 / SCHEMA.streams["gyroscope"].factor("deg/s")  # deg/s per rad/s
+
+
+def sitting(n_samples: int = 256, seed: int = 0) -> np.ndarray:
+    """A still phone in g and rad/s: gravity on a tilted axis, sensor noise, small rotations."""
+    rng = np.random.default_rng(seed)
+    gravity = np.array([0.1, 0.6, 0.79]) / np.linalg.norm([0.1, 0.6, 0.79])
+    acc = gravity + rng.normal(0, 0.02, (n_samples, 3))
+    return np.hstack([acc, rng.normal(0, 0.05, (n_samples, 3))])
+
+
+def in_units(values: np.ndarray, acc: float = 1.0, gyro: float = 1.0) -> np.ndarray:
+    return values * np.array([acc] * 3 + [gyro] * 3)
+
+
+def test_serving_config_states_the_schema_units_and_round_trips_through_json():
+    content = json.loads(json.dumps(SENSOR.to_dict()))
+    assert content["units"] == {
+        "accelerometer": {"channels": ["acc_x", "acc_y", "acc_z"], "unit": "g",
+                          "accepted_units": {"g": 1.0, "m/s^2": pytest.approx(1 / 9.80665)}},
+        "gyroscope": {"channels": ["gyro_x", "gyro_y", "gyro_z"], "unit": "rad/s",
+                      "accepted_units": {"rad/s": 1.0, "deg/s": pytest.approx(math.pi / 180)}},
+    }
+    assert content["linear_acceleration"] is False
+    assert ServingConfig.from_dict(content) == SENSOR
+
+
+def test_old_serving_json_without_units_loads_with_g_and_rad_s():
+    old = {key: value for key, value in SENSOR.to_dict().items() if key not in ("units", "linear_acceleration")}
+    loaded = ServingConfig.from_dict(json.loads(json.dumps(old)))
+    assert loaded.linear_acceleration is False
+    assert {name: (s.channels, s.unit) for name, s in loaded.units.items()} == {
+        name: (s.channels, s.unit) for name, s in UNITS.items()}
+    for name, stream in loaded.units.items():  # the fallback factors are the schema's
+        assert stream.accepted_units == pytest.approx(UNITS[name].accepted_units)
+    window = in_units(sitting(128), MS2)[None]
+    np.testing.assert_allclose(check_windows(window, loaded, {"accelerometer": "m/s^2"}),
+                               check_windows(window, SENSOR, {"accelerometer": "m/s^2"}), rtol=1e-6)
+    assert ServingConfig.from_dict(CONFIG.to_dict()).units == {}  # channels of no known stream: nothing to convert
+
+
+def test_serving_config_refuses_units_of_channels_the_model_does_not_have():
+    with pytest.raises(ValueError, match="not model channels"):
+        ServingConfig.from_dict({**SENSOR.to_dict(), "channel_names": ["acc_x", "acc_y", "acc_z"]})
+
+
+@pytest.mark.parametrize("units, acc, gyro", [
+    (None, 1.0, 1.0),
+    ({}, 1.0, 1.0),
+    ({"accelerometer": "g", "gyroscope": "rad/s"}, 1.0, 1.0),
+    ({"accelerometer": "m/s^2"}, MS2, 1.0),
+    ({"gyroscope": "deg/s"}, 1.0, DEG),
+    ({"accelerometer": "m/s^2", "gyroscope": "deg/s"}, MS2, DEG),
+])
+def test_declared_units_are_converted_to_the_training_units(units, acc, gyro):
+    canonical = np.stack([sitting(128, seed) for seed in range(3)]).astype(np.float32)
+    out = check_windows(in_units(canonical, acc, gyro).tolist(), SENSOR, units)
+    assert out.dtype == np.float32 and out.shape == canonical.shape
+    np.testing.assert_allclose(out, canonical, rtol=1e-5, atol=1e-6)
+
+
+def test_stream_conversion_gives_the_windows_of_the_canonical_stream():
+    samples = sitting(300)
+    t = 1_700_000_000_000 + np.arange(300) * 20.0
+    expected, starts = stream_to_windows(t, samples, SENSOR)
+    got, got_starts = stream_to_windows(t.tolist(), in_units(samples, MS2, DEG).tolist(), SENSOR,
+                                        {"accelerometer": "m/s^2", "gyroscope": "deg/s"})
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(got_starts, starts)
+
+
+@pytest.mark.parametrize("units, message", [
+    ({"accelerometer": "mg"}, "units.accelerometer is 'mg', not an accepted unit; accepted: g, m/s^2"),
+    ({"gyroscope": "rpm"}, "accepted: deg/s, rad/s"),
+    ({"accelerometer": 9.81}, "units.accelerometer is 9.81"),
+    ({"magnetometer": "uT"}, "stream 'magnetometer', which this model does not take; its streams: accelerometer "
+                             "(g; accepted: g, m/s^2), gyroscope (rad/s; accepted: deg/s, rad/s)"),
+    ("m/s^2", "'units' must be an object mapping stream to unit"),
+    (["g"], "'units' must be an object"),
+])
+def test_unknown_units_or_streams_get_400_naming_the_accepted_ones(units, message):
+    for call in (lambda: check_windows(sitting(128)[None], SENSOR, units),
+                 lambda: stream_to_windows(np.arange(128) * 20.0, sitting(128), SENSOR, units)):
+        with pytest.raises(RequestError) as error:
+            call()
+        assert error.value.status == 400 and message in str(error.value)
+
+
+def test_m_s2_sent_as_g_gets_422_naming_m_s2_and_how_to_declare_it():
+    windows = in_units(sitting(128), MS2)[None]
+    with pytest.raises(RequestError) as error:
+        check_windows(windows, SENSOR)
+    assert error.value.status == 422
+    assert "looks like m/s^2" in str(error.value)
+    assert '"units": {"accelerometer": "m/s^2"}' in str(error.value)
+    with pytest.raises(RequestError, match="looks like m/s\\^2") as error:  # the stream endpoint: same rule
+        stream_to_windows(np.arange(300) * 20.0, in_units(sitting(300), MS2), SENSOR)
+    assert error.value.status == 422
+
+
+def test_g_declared_as_m_s2_gets_422_naming_g():
+    with pytest.raises(RequestError) as error:
+        check_windows(sitting(128)[None], SENSOR, {"accelerometer": "m/s^2"})
+    assert error.value.status == 422
+    assert "not in m/s^2" in str(error.value) and "looks like g" in str(error.value)
+    assert '"units": {"accelerometer": "g"}' in str(error.value)
+
+
+def test_the_check_covers_all_windows_of_a_request_together():
+    # three still windows and one in free fall: the median over the request is still about 1 g
+    windows = np.stack([sitting(128, seed) for seed in range(4)])
+    windows[3, :, :3] = 0.0
+    assert check_windows(windows, SENSOR).shape == (4, 128, 6)
+    windows[1:, :, :3] = 0.0  # mostly no gravity at all: matches no unit
+    with pytest.raises(RequestError, match="matches none of them") as error:
+        check_windows(windows, SENSOR)
+    assert error.value.status == 422
+
+
+def test_gyroscope_units_are_not_checked_for_gravity():
+    windows = in_units(sitting(128), 1.0, DEG)[None]  # deg/s sent as rad/s: no physical anchor to tell
+    np.testing.assert_allclose(check_windows(windows, SENSOR), windows, rtol=1e-6)
+
+
+def test_linear_acceleration_skips_the_check():
+    linear = ServingConfig.from_dict({**SENSOR.to_dict(), "linear_acceleration": True})
+    gravity_free = sitting(128)[None].copy()
+    gravity_free[..., :3] -= gravity_free[..., :3].mean(axis=1, keepdims=True)
+    with pytest.raises(RequestError):
+        check_windows(gravity_free, SENSOR)
+    np.testing.assert_allclose(check_windows(gravity_free, linear), gravity_free, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(check_windows(in_units(gravity_free, MS2), linear, {"accelerometer": "m/s^2"}),
+                               gravity_free, rtol=1e-5, atol=1e-6)  # still converted
+
+
+def test_units_conversion_and_check_cost_well_under_a_millisecond_per_window():
+    window = in_units(sitting(128), MS2, DEG)[None].tolist()
+    units = {"accelerometer": "m/s^2", "gyroscope": "deg/s"}
+    for _ in range(20):
+        check_windows(window, SENSOR, units)
+    times = []
+    for _ in range(300):
+        start = time.perf_counter()
+        check_windows(window, SENSOR, units)
+        times.append(time.perf_counter() - start)
+    assert np.median(times) < 1e-3, f"check_windows + units: {np.median(times) * 1e3:.3f} ms median"
+    array = sitting(128)[None].astype(np.float32)
+    assert to_canonical_units(array, None, SENSOR) is array  # canonical input: no copy
