@@ -9,11 +9,14 @@ what was expected.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, Dict, Iterable, List
+from typing import Any, Callable, Dict, Iterable, List
+
+import numpy as np
 
 ERROR = "error"
 WARNING = "warning"
 SEVERITIES = (ERROR, WARNING)
+FIRST_DATA_LINE = 2  # header = line 1, as a spreadsheet or editor shows it
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,6 +101,78 @@ def format_issues(issues: Iterable[Issue], max_reported: int = 20) -> str:
     if len(issues) > max_reported:
         lines.append(f"  ... and {len(issues) - max_reported} more")
     return "\n".join(lines)
+
+
+class IssueCollector:
+    """Collects `Issue`s for one place (a recording, a file, a DataFrame), naming rows by boolean masks.
+
+    A mask marks failing positions; the issue names the first as a line
+    (position + `offset` + FIRST_DATA_LINE) and counts the others in
+    `more_rows`. `offset` is 1 for masks over `np.diff` (entry i compares rows
+    i and i + 1, so it names row i + 1). `recording_at` maps a position to its
+    recording when one collector spans several recordings.
+    """
+
+    def __init__(
+        self,
+        recording: str | None = None,
+        file: str | None = None,
+        *,
+        recording_at: Callable[[int], str | None] | None = None,
+    ) -> None:
+        self.recording = recording
+        self.file = file
+        self.recording_at = recording_at
+        self.issues: List[Issue] = []
+
+    def add(
+        self,
+        severity: str,
+        message: str,
+        *,
+        column: str | None = None,
+        mask: np.ndarray | None = None,
+        offset: int = 0,
+        row: int | None = None,
+        more_rows: int = 0,
+        recording: str | None = None,
+    ) -> Issue:
+        if mask is not None:
+            positions = np.flatnonzero(mask)
+            position = int(positions[0]) + offset
+            row, more_rows = position + FIRST_DATA_LINE, int(positions.size - 1)
+            if recording is None and self.recording is None and self.recording_at is not None:
+                recording = self.recording_at(position)
+        issue = Issue(
+            severity=severity,
+            recording=recording if recording is not None else self.recording,
+            file=self.file,
+            column=column,
+            row=row,
+            message=message,
+            more_rows=more_rows,
+        )
+        self.issues.append(issue)
+        return issue
+
+    def error(self, message: str, **where: Any) -> Issue:
+        return self.add(ERROR, message, **where)
+
+    def warning(self, message: str, **where: Any) -> Issue:
+        return self.add(WARNING, message, **where)
+
+    def extend(self, issues: Iterable[Issue]) -> None:
+        self.issues.extend(issues)
+
+    @property
+    def n_errors(self) -> int:
+        return sum(issue.is_error for issue in self.issues)
+
+    def errors(self) -> List[Issue]:
+        return [issue for issue in self.issues if issue.is_error]
+
+    def warnings(self) -> List[Issue]:
+        return [issue for issue in self.issues if not issue.is_error]
 
 
 class DataValidationError(ValueError):

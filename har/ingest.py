@@ -1,99 +1,70 @@
 """Read a data directory of recordings into one resampled, labelled DataFrame.
 
-Layout (one folder per recording)::
+Layout (one folder per recording; file and column names come from the schema)::
 
     <data-dir>/<recording_id>/accelerometer.csv   timestamp,x,y,z
     <data-dir>/<recording_id>/gyroscope.csv       timestamp,x,y,z   (only if the config uses it)
     <data-dir>/<recording_id>/labels.csv          start,end,activity (required for training)
     <data-dir>/<recording_id>/meta.json           optional {"subject", "device", "units": {stream: unit}}
 
-Reading is strict: every problem becomes an `Issue` naming recording, file,
-column and line; all recordings are checked before a single
-`DataValidationError` lists everything that is wrong. All checks are
-vectorised (recordings can have millions of rows).
+Several streams may be read from one file (e.g. imu.csv with
+time,ax,ay,az,gx,gy,gz); it is read once per recording. Broken input is an
+error naming recording, file, column and line; all recordings are checked
+before one `DataValidationError` lists everything that is wrong. Real-world
+imperfections that still leave usable data are warnings, and the data they cost
+is listed as `SkippedData`: a gap over `recording.max_gap_s` splits the
+recording into segments, a recording shorter than `recording.min_duration_s`
+and a segment shorter than one window are skipped. Only when nothing is left is
+that an error. All checks are vectorised (recordings can have millions of rows).
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 import numpy as np
 import pandas as pd
 
-from har.config import DataConfig, Schema, StreamSchema, channel_names
-from har.errors import DataValidationError, Issue
+from har.config import TIMESTAMP_UNITS, DataConfig, Schema, StreamSchema, channel_names
+from har.errors import WARNING, DataValidationError, Issue, IssueCollector
 from har.resampling import assign_labels, resample_streams
+from har.types import DataQualityReport, SkippedData
+from har.units import check_acceleration_unit
+from har.validation import (
+    check_activities,
+    check_increasing,
+    check_value_range,
+    format_time,
+    report_short_segments,
+)
 
 _NAN_WORDS = ("nan", "-nan", "na", "n/a", "null", "none")
 _DELIMITERS = ((";", "semicolon"), ("\t", "tab"), ("|", "pipe"))
 _PARSER_LINE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
-_TIME_EXPECTED = "expected ISO-8601 text such as 2024-05-01T10:00:00.020Z or numeric epoch milliseconds"
+_UNIT_WORDS = {"ms": "milliseconds", "s": "seconds", "us": "microseconds", "ns": "nanoseconds"}
+_EPS_S = 1e-6  # float rounding of epoch-second timestamps
 
 
-# --------------------------------------------------------------------------- helpers
+def _per_second(unit: str) -> float:
+    """Timestamp units per second (1000 for ms): dividing by it is exact where multiplying by 1e-3 is not."""
+    return float(round(1.0 / TIMESTAMP_UNITS[unit]))
+
+Progress = Callable[[int, int, str], None]
+"""Called after each recording with (recordings done, total, recording id)."""
 
 
-def _first_rows(mask: np.ndarray, offset: int = 2) -> Tuple[int, int]:
-    """(line number of the first True, count of further Trues); data row 0 is line `offset`."""
-    idx = np.flatnonzero(mask)
-    return int(idx[0]) + offset, int(idx.size - 1)
-
-
-def _fmt_time(seconds: float) -> str:
-    return pd.Timestamp(seconds, unit="s", tz="UTC").isoformat()
-
-
-def _fmt_num(value: float) -> str:
-    return f"{value:.6g}"
-
-
-@dataclass
-class _Report:
-    """Collects issues for one file of one recording."""
-
-    recording: str
-    file: str | None
-    issues: List[Issue] = field(default_factory=list)
-
-    def add(
-        self,
-        severity: str,
-        message: str,
-        *,
-        column: str | None = None,
-        mask: np.ndarray | None = None,
-        offset: int = 2,
-        row: int | None = None,
-        more: int = 0,
-    ) -> None:
-        if mask is not None:
-            row, more = _first_rows(mask, offset)
-        self.issues.append(
-            Issue(
-                severity=severity,
-                recording=self.recording,
-                file=self.file,
-                column=column,
-                row=row,
-                message=message,
-                more_rows=more,
-            )
-        )
-
-    def error(self, message: str, **kwargs: Any) -> None:
-        self.add("error", message, **kwargs)
-
-    def warning(self, message: str, **kwargs: Any) -> None:
-        self.add("warning", message, **kwargs)
-
-    @property
-    def n_errors(self) -> int:
-        return sum(issue.is_error for issue in self.issues)
+def _time_expected(schema: Schema) -> str:
+    unit = schema.timestamp_unit
+    return (
+        "expected ISO-8601 text such as 2024-05-01T10:00:00.020Z or numeric epoch "
+        f"{_UNIT_WORDS[unit]} (schema timestamp_unit: {unit})"
+    )
 
 
 # --------------------------------------------------------------------------- discovery
@@ -142,8 +113,10 @@ def discover_recordings(data_dir: str | Path) -> List[Path]:
 # --------------------------------------------------------------------------- CSV reading
 
 
-def _check_header(path: Path, expected: Sequence[str], rep: _Report) -> List[str] | None:
-    """The file's column names if it exists and has exactly the expected columns; else None (with issues)."""
+def _check_header(
+    path: Path, expected: Sequence[str], ignored: Sequence[str], rep: IssueCollector
+) -> List[str] | None:
+    """The file's column names if it exists and has the expected columns (plus any `ignored`); else None."""
     expected_text = ",".join(expected)
     if not path.is_file():
         what = "a folder" if path.exists() else "missing"
@@ -189,7 +162,7 @@ def _check_header(path: Path, expected: Sequence[str], rep: _Report) -> List[str
             ok = False
         seen.add(name)
     missing = [name for name in expected if name not in header]
-    extra = [name for name in header if name not in expected]
+    extra = [name for name in header if name not in expected and name not in ignored]
     for name in missing:
         near = [e for e in extra if e.lower() == name.lower()]
         if near:
@@ -210,7 +183,8 @@ def _check_header(path: Path, expected: Sequence[str], rep: _Report) -> List[str
     for name in extra:
         shown = f"'{name}'" if name else "with an empty name (trailing comma?)"
         rep.error(
-            f"unexpected column {shown} (expected exactly the columns {expected_text})",
+            f"unexpected column {shown} (expected exactly the columns {expected_text}; list columns to "
+            "leave unread in the schema's ignore_columns)",
             column=name or None,
             row=1,
         )
@@ -218,13 +192,13 @@ def _check_header(path: Path, expected: Sequence[str], rep: _Report) -> List[str
     return header if ok else None
 
 
-def _read_csv(path: Path, expected: Sequence[str], rep: _Report) -> pd.DataFrame | None:
+def _read_csv(path: Path, expected: Sequence[str], schema: Schema, rep: IssueCollector) -> pd.DataFrame | None:
     """Read a CSV as strings (for precise diagnostics) after checking its header; None if unusable."""
-    header = _check_header(path, expected, rep)
+    header = _check_header(path, expected, schema.ignore_columns, rep)
     return None if header is None else _read_text(path, header, expected, rep)
 
 
-def _read_text(path: Path, header: List[str], expected: Sequence[str], rep: _Report) -> pd.DataFrame | None:
+def _read_text(path: Path, header: List[str], expected: Sequence[str], rep: IssueCollector) -> pd.DataFrame | None:
     expected_text = ",".join(expected)
     try:
         frame = pd.read_csv(
@@ -258,7 +232,7 @@ def _read_text(path: Path, header: List[str], expected: Sequence[str], rep: _Rep
 
 
 def _read_stream_fast(
-    path: Path, header: List[str], time_col: str, value_cols: Sequence[str]
+    path: Path, header: List[str], time_col: str, value_cols: Sequence[str], per_second: float
 ) -> Tuple[np.ndarray, np.ndarray, pd.Series] | None:
     """Typed read of a clean stream file: (epoch s, values float64, raw timestamp column).
 
@@ -283,7 +257,7 @@ def _read_stream_fast(
         columns.append(values)
     raw_time = frame[time_col]
     if pd.api.types.is_numeric_dtype(raw_time) and not pd.api.types.is_bool_dtype(raw_time):
-        t = raw_time.to_numpy(dtype=np.float64) / 1000.0
+        t = raw_time.to_numpy(dtype=np.float64) / per_second
     elif pd.api.types.is_object_dtype(raw_time):
         parsed = pd.to_datetime(raw_time, utc=True, format="ISO8601", errors="coerce")
         if parsed.isna().any():
@@ -296,30 +270,32 @@ def _read_stream_fast(
     return t, np.column_stack(columns), raw_time
 
 
-def _parse_times(raw: pd.Series, rep: _Report, column: str) -> np.ndarray | None:
-    """Epoch seconds (float64) from ISO-8601 text or epoch ms, decided per column; None on error."""
+def _parse_times(raw: pd.Series, rep: IssueCollector, column: str, schema: Schema) -> np.ndarray | None:
+    """Epoch seconds (float64) from ISO-8601 text or numeric epoch timestamps, decided per column; None on error."""
+    expected = _time_expected(schema)
     text = raw.str.strip()
     empty = (text == "").to_numpy()
     as_number = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
     numeric = np.isfinite(as_number)
     if numeric.all():
-        return as_number / 1000.0
+        return as_number / _per_second(schema.timestamp_unit)
 
     n_before = rep.n_errors
     if empty.any():
-        rep.error(f"empty timestamp ({_TIME_EXPECTED})", column=column, mask=empty)
+        rep.error(f"empty timestamp ({expected})", column=column, mask=empty)
     candidates = ~numeric & ~empty
     parsed = pd.to_datetime(text.where(candidates), utc=True, format="ISO8601", errors="coerce")
     is_iso = parsed.notna().to_numpy()
     bad = candidates & ~is_iso
     if bad.any():
         first = text.iloc[int(np.flatnonzero(bad)[0])]
-        rep.error(f"timestamp '{first}' cannot be parsed ({_TIME_EXPECTED})", column=column, mask=bad)
+        rep.error(f"timestamp '{first}' cannot be parsed ({expected})", column=column, mask=bad)
     if numeric.any() and is_iso.any():
         first_numeric = int(np.flatnonzero(numeric)[0])
         first_iso = int(np.flatnonzero(is_iso)[0])
+        epoch_words = f"numeric epoch {_UNIT_WORDS[schema.timestamp_unit]}"
         if first_numeric < first_iso:
-            odd, kind, other = is_iso, "ISO-8601 text", "numeric epoch milliseconds"
+            odd, kind, other = is_iso, "ISO-8601 text", epoch_words
             first_line = first_numeric + 2
         else:
             odd, kind, other = numeric, "a number", "ISO-8601 text"
@@ -337,7 +313,7 @@ def _parse_times(raw: pd.Series, rep: _Report, column: str) -> np.ndarray | None
     return (parsed - epoch).dt.total_seconds().to_numpy(dtype=np.float64)
 
 
-def _parse_floats(raw: pd.Series, rep: _Report, column: str) -> Tuple[np.ndarray, bool]:
+def _parse_floats(raw: pd.Series, rep: IssueCollector, column: str) -> Tuple[np.ndarray, bool]:
     """Float64 values (NaN where unusable) and whether the column is clean."""
     text = raw.str.strip()
     values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
@@ -362,192 +338,170 @@ def _parse_floats(raw: pd.Series, rep: _Report, column: str) -> Tuple[np.ndarray
     return values, False
 
 
-def _check_timeline(t: np.ndarray, raw: pd.Series, rep: _Report, column: str) -> bool:
-    """Strictly increasing timestamps; returns False if not."""
-    step = np.diff(t)
-    ok = True
-    duplicate = step == 0
-    if duplicate.any():
-        i = int(np.flatnonzero(duplicate)[0]) + 1
-        rep.error(
-            f"duplicate timestamp '{str(raw.iloc[i]).strip()}' (same as the previous line; expected strictly "
-            "increasing timestamps)",
-            column=column,
-            mask=duplicate,
-            offset=3,
-        )
-        ok = False
-    backwards = step < 0
-    if backwards.any():
-        i = int(np.flatnonzero(backwards)[0]) + 1
-        rep.error(
-            f"timestamp '{str(raw.iloc[i]).strip()}' goes backwards (earlier than "
-            f"'{str(raw.iloc[i - 1]).strip()}' on "
-            "the previous line; expected strictly increasing timestamps — is the file sorted?)",
-            column=column,
-            mask=backwards,
-            offset=3,
-        )
-        ok = False
-    return ok
-
-
-# --------------------------------------------------------------------------- per file
+# --------------------------------------------------------------------------- stream files
 
 
 @dataclass
-class _Stream:
-    t: np.ndarray
-    values: np.ndarray
+class _File:
+    """One stream file, read once however many streams it holds."""
+
+    t: np.ndarray | None  # epoch seconds; None when the timestamps cannot be parsed
+    columns: Dict[str, np.ndarray]  # value column -> values as written (float64, NaN where unusable)
     n_rows: int
-    median_rate_hz: float
+    median_rate_hz: float = float("nan")
+    duration_s: float = 0.0  # n_rows x median interval: 500 samples at 50 Hz are 10.0 s
+    gaps: Tuple[Tuple[float, float], ...] = ()  # (last time before, first time after) of each long gap
 
 
-def _read_stream(
-    folder: Path,
-    name: str,
-    spec: StreamSchema,
-    unit: str,
-    data: DataConfig,
-    schema: Schema,
-    rep: _Report,
-) -> _Stream | None:
+def _timestamp_unit_hint(median_step_s: float, data: DataConfig, schema: Schema) -> str:
+    """' — these look like epoch seconds ...' when another timestamp unit gives a rate near the config's."""
+    declared = schema.timestamp_unit
+    raw_step = median_step_s / TIMESTAMP_UNITS[declared]
+    if not raw_step > 0:
+        return ""
+    best = min(
+        TIMESTAMP_UNITS, key=lambda unit: abs(math.log(data.sampling_rate_hz * raw_step * TIMESTAMP_UNITS[unit]))
+    )
+    if best == declared:
+        return ""
+    factor = TIMESTAMP_UNITS[best] / TIMESTAMP_UNITS[declared]
+    return (
+        f" — these look like {_UNIT_WORDS[best]}; set timestamp_unit: {best} in the dataset schema "
+        f"or multiply them by {factor:g}"
+    )
+
+
+def _read_stream_file(
+    folder: Path, file: str, value_cols: Sequence[str], data: DataConfig, schema: Schema, rep: IssueCollector
+) -> _File | None:
+    """Parse a stream file and check its timeline; None when it cannot be read at all (issues in `rep`)."""
     time_col = schema.timestamp_column
-    if time_col not in spec.columns:
-        raise ValueError(f"schema error: stream file {spec.file} has no timestamp column '{time_col}'")
-    value_cols = [c for c in spec.columns if c != time_col]
-    path = folder / spec.file
-    header = _check_header(path, spec.columns, rep)
+    path = folder / file
+    expected = schema.file_columns(file)
+    header = _check_header(path, expected, schema.ignore_columns, rep)
     if header is None:
         return None
-    n_before = rep.n_errors
-    fast = _read_stream_fast(path, header, time_col, value_cols)
+    fast = _read_stream_fast(path, header, time_col, value_cols, _per_second(schema.timestamp_unit))
     if fast is not None:
-        t, raw_matrix, raw_time = fast
-        raw_columns = [raw_matrix[:, k] for k in range(raw_matrix.shape[1])]
+        t, matrix, raw_time = fast
+        columns = {col: matrix[:, k] for k, col in enumerate(value_cols)}
     else:  # something is off: re-read as text to say exactly what and where
-        frame = _read_text(path, header, spec.columns, rep)
+        frame = _read_text(path, header, expected, rep)
         if frame is None:
             return None
         raw_time = frame[time_col]
-        t = _parse_times(raw_time, rep, time_col)
-        raw_columns = [_parse_floats(frame[col], rep, col)[0] for col in value_cols]
-    n_rows = len(raw_time)
+        t = _parse_times(raw_time, rep, time_col, schema)
+        columns = {col: _parse_floats(frame[col], rep, col)[0] for col in value_cols}
+    read = _File(t=t, columns=columns, n_rows=len(raw_time))
+    if t is None or not check_increasing(t, rep, time_col, shown=raw_time.to_numpy()):
+        return read
 
-    factor = 1.0 if unit == spec.unit else float(spec.unit_factors[unit])
-    low, high = spec.value_range
-    columns = []
-    for col, raw_values in zip(value_cols, raw_columns, strict=True):
-        converted = raw_values * factor
-        outside = np.isfinite(converted) & ((converted < low) | (converted > high))
-        if outside.any():
-            i = int(np.flatnonzero(outside)[0])
-            shown = f"{_fmt_num(raw_values[i])} {unit}"
-            if unit != spec.unit:
-                shown += f" (= {_fmt_num(converted[i])} {spec.unit})"
-            rep.error(
-                f"value {shown} is outside the plausible range "
-                f"[{_fmt_num(low)}, {_fmt_num(high)}] {spec.unit} "
-                f'(wrong unit? declare it in {schema.meta_file} "units")',
-                column=col,
-                mask=outside,
-            )
-        columns.append(converted)
-    values = np.column_stack(columns) if columns else np.empty((n_rows, 0))
-
-    median_rate = float("nan")
-    if t is not None and _check_timeline(t, raw_time, rep, time_col):
-        step = np.diff(t)
-        rules = schema.recording
-        gaps = step > rules.max_gap_s
-        if gaps.any():
-            i = int(np.flatnonzero(gaps)[0])
-            rep.error(
-                f"gap of {step[i]:.3f} s after the previous line (expected no gap longer than "
-                f"recording.max_gap_s = {rules.max_gap_s:g} s)",
-                column=time_col,
-                mask=gaps,
-                offset=3,
-            )
-        duration = float(t[-1] - t[0])
-        if duration < rules.min_duration_s:
-            rep.error(
-                f"recording is {duration:.2f} s long (expected at least recording.min_duration_s = "
-                f"{rules.min_duration_s:g} s)",
-                column=time_col,
-            )
-        if step.size:
-            median_step = float(np.median(step))
-            median_rate = 1.0 / median_step
-            needed = rules.min_rate_ratio * data.sampling_rate_hz
-            if median_rate < needed:
-                rep.error(
-                    f"median sampling rate is {median_rate:.2f} Hz (expected at least {needed:g} Hz = "
-                    f"recording.min_rate_ratio {rules.min_rate_ratio:g} x sampling_rate_hz "
-                    f"{data.sampling_rate_hz:g})",
-                    column=time_col,
-                )
-            if median_step < 1e-3 and pd.to_numeric(raw_time.iloc[:1], errors="coerce").notna().all():
-                rep.error(
-                    f"median interval between samples is {median_step * 1000:.4f} ms ({median_rate:.0f} Hz) "
-                    "(expected numeric timestamps in epoch milliseconds — these look like seconds; "
-                    "multiply by 1000)",
-                    column=time_col,
-                )
-    if rep.n_errors > n_before or t is None:
-        return None
-    _check_gravity(name, spec, unit, values, schema, rep)
-    return _Stream(t=t, values=values, n_rows=n_rows, median_rate_hz=median_rate)
-
-
-def _check_gravity(
-    name: str, spec: StreamSchema, unit: str, values: np.ndarray, schema: Schema, rep: _Report
-) -> None:
-    """Warn when accelerometer data in 'g' looks like m/s^2 (|a| ~ 9.8 instead of ~ 1)."""
-    if spec.unit != "g" or values.shape[1] != 3:
-        return
-    magnitude = float(np.median(np.sqrt(np.sum(values**2, axis=1))))
-    if 4.0 < magnitude < 20.0:
+    rules = schema.recording
+    step = np.diff(t)
+    gaps = step > rules.max_gap_s
+    if gaps.any():
+        i = int(np.flatnonzero(gaps)[0])
+        more = f"; {int(gaps.sum())} such gaps in this file" if gaps.sum() > 1 else ""
         rep.warning(
-            f"median acceleration magnitude is {magnitude:.2f} {spec.unit} (about 1 g is expected at rest) — "
-            f"is the file in m/s^2? Declare it in {schema.meta_file}: "
-            f'{{"units": {{"{name}": "m/s^2"}}}} (read as {unit})'
+            f"gap of {step[i]:.3f} s after the previous line (no sample from {format_time(t[i])} to "
+            f"{format_time(t[i + 1])}; longer than recording.max_gap_s = {rules.max_gap_s:g} s): the "
+            f"recording is split into segments there{more}",
+            column=time_col,
+            mask=gaps,
+            offset=1,
         )
+        read.gaps = tuple((float(t[i]), float(t[i + 1])) for i in np.flatnonzero(gaps))
+    if step.size:
+        median_step = float(np.median(step))
+        read.median_rate_hz = 1.0 / median_step
+        read.duration_s = round(read.n_rows * median_step, 6)
+        needed = rules.min_rate_ratio * data.sampling_rate_hz
+        numeric = pd.to_numeric(raw_time.iloc[:1], errors="coerce").notna().all()
+        hint = _timestamp_unit_hint(median_step, data, schema) if numeric else ""
+        if read.median_rate_hz < needed:
+            rep.error(
+                f"median sampling rate is {read.median_rate_hz:.2f} Hz (expected at least {needed:g} Hz = "
+                f"recording.min_rate_ratio {rules.min_rate_ratio:g} x sampling_rate_hz "
+                f"{data.sampling_rate_hz:g}){hint}",
+                column=time_col,
+            )
+        elif median_step < 1e-3 and numeric:
+            rep.error(
+                f"median interval between samples is {median_step * 1000:.4f} ms ({read.median_rate_hz:.0f} Hz) "
+                f"(expected numeric timestamps in epoch {_UNIT_WORDS[schema.timestamp_unit]}{hint})",
+                column=time_col,
+            )
+    return read
+
+
+def _stream_values(
+    name: str, spec: StreamSchema, unit: str, read: _File, schema: Schema, rep: IssueCollector
+) -> np.ndarray:
+    """The stream's x, y, z columns converted from `unit` to the canonical unit, range-checked."""
+    factor = spec.factor(unit)
+    hint = (
+        f' (wrong unit? declare it in {schema.meta_file} "units" or in the schema\'s '
+        f"streams.{name}.input_unit)"
+    )
+    columns = []
+    for col in spec.columns[1:]:
+        raw = read.columns[col]
+        converted = raw * factor
+        check_value_range(converted, spec, rep, col, raw_values=raw, raw_unit=unit, hint=hint)
+        columns.append(converted)
+    return np.column_stack(columns)
+
+
+def _check_unit(
+    name: str, spec: StreamSchema, unit: str, values: np.ndarray, data: DataConfig, schema: Schema,
+    rep: IssueCollector,
+) -> None:
+    """Acceleration in g must be about 1 g in magnitude (har.units); anything else is a unit error."""
+    if spec.unit != "g":  # the 1 g anchor only exists for a stream measured in g
+        return
+    mismatch = check_acceleration_unit(
+        values, unit, spec.unit_factors, spec.unit, linear_acceleration=data.linear_acceleration
+    )
+    if mismatch is None:
+        return
+    example = mismatch.likely_unit or spec.known_units()[0]
+    rep.error(
+        f"{mismatch.describe()}. Declare the unit the file is written in: for this recording in "
+        f'{schema.meta_file} {{"units": {{"{name}": "{example}"}}}}, or for every recording in the dataset '
+        f"profile's schema.streams.{name}.input_unit (known units: {', '.join(spec.known_units())}); if the "
+        "sensor reports gravity-free linear acceleration, set data_config.linear_acceleration: true"
+    )
+
+
+# --------------------------------------------------------------------------- labels and meta
 
 
 @dataclass
 class _Labels:
+    """The intervals that carry an activity (ignored labels removed, renames applied)."""
+
     starts: np.ndarray
     ends: np.ndarray
     activities: np.ndarray
     lines: np.ndarray  # file line of each interval
     raw_starts: List[str]
+    n_ignored: int
 
 
-def _read_labels(folder: Path, data: DataConfig, schema: Schema, rep: _Report) -> _Labels | None:
+def _read_labels(folder: Path, data: DataConfig, schema: Schema, rep: IssueCollector) -> _Labels | None:
     spec = schema.labels
-    frame = _read_csv(folder / spec.file, spec.columns, rep)
+    frame = _read_csv(folder / spec.file, spec.columns, schema, rep)
     if frame is None:
         return None
     start_col, end_col, activity_col = spec.columns[:3]
     n_before = rep.n_errors
-    starts = _parse_times(frame[start_col], rep, start_col)
-    ends = _parse_times(frame[end_col], rep, end_col)
+    starts = _parse_times(frame[start_col], rep, start_col, schema)
+    ends = _parse_times(frame[end_col], rep, end_col, schema)
     activity = frame[activity_col].str.strip()
-    known = ", ".join(data.activities)
-    empty = (activity == "").to_numpy()
-    if empty.any():
-        rep.error(f"empty activity (expected one of: {known})", column=activity_col, mask=empty)
-    unknown = ~activity.isin(data.activities).to_numpy() & ~empty
-    if unknown.any():
-        names = sorted(set(activity[unknown]))
-        first = activity.iloc[int(np.flatnonzero(unknown)[0])]
-        others = f"; all unknown names: {', '.join(names)}" if len(names) > 1 else ""
-        rep.error(
-            f"unknown activity '{first}' (expected one of: {known}){others}",
-            column=activity_col,
-            mask=unknown,
-        )
+    check_activities(
+        activity, data.activities, rep, activity_col, renames=spec.activity_names, ignored=spec.ignore_activities
+    )
+    used = ~activity.isin(spec.ignore_activities).to_numpy()
     if starts is not None and ends is not None:
         reversed_ = ends <= starts
         if reversed_.any():
@@ -559,8 +513,9 @@ def _read_labels(folder: Path, data: DataConfig, schema: Schema, rep: _Report) -
                 column=end_col,
                 mask=reversed_,
             )
-        else:
-            order = np.argsort(starts, kind="stable")
+        else:  # ignored intervals count as unlabelled, so they may overlap the others
+            index = np.flatnonzero(used)
+            order = index[np.argsort(starts[index], kind="stable")]
             running_end = np.maximum.accumulate(ends[order])
             overlap = starts[order][1:] < running_end[:-1]
             if overlap.any():
@@ -574,24 +529,26 @@ def _read_labels(folder: Path, data: DataConfig, schema: Schema, rep: _Report) -
                     "expected non-overlapping intervals",
                     column=start_col,
                     row=this + 2,
-                    more=int(overlap.sum()) - 1,
+                    more_rows=int(overlap.sum()) - 1,
                 )
     if rep.n_errors > n_before or starts is None or ends is None:
         return None
+    renamed = activity.map(lambda name: spec.activity_names.get(name, name))
     return _Labels(
-        starts=starts,
-        ends=ends,
-        activities=activity.to_numpy(dtype=str),
-        lines=np.arange(len(frame)) + 2,
-        raw_starts=frame[start_col].str.strip().tolist(),
+        starts=starts[used],
+        ends=ends[used],
+        activities=renamed.to_numpy(dtype=str)[used],
+        lines=(np.arange(len(frame)) + 2)[used],
+        raw_starts=[text for text, keep in zip(frame[start_col].str.strip(), used, strict=True) if keep],
+        n_ignored=int((~used).sum()),
     )
 
 
 def _read_meta(
-    folder: Path, recording: str, data: DataConfig, schema: Schema, rep: _Report
+    folder: Path, recording: str, data: DataConfig, schema: Schema, rep: IssueCollector
 ) -> Tuple[str, str | None, Dict[str, str]]:
     """(subject, device, unit per configured stream) from meta.json, with defaults."""
-    units = {name: schema.streams[name].unit for name in data.streams}
+    units = {name: schema.streams[name].default_unit for name in data.streams}
     path = folder / schema.meta_file
     if not path.exists():
         return recording, None, units
@@ -640,7 +597,7 @@ def _read_meta(
             )
             continue
         spec = schema.streams[stream]
-        allowed = sorted(set(spec.unit_factors) | {spec.unit})
+        allowed = spec.known_units()
         if not isinstance(unit, str) or unit not in allowed:
             rep.error(
                 f"unknown unit {json.dumps(unit)} for {stream} (expected one of: {', '.join(allowed)})",
@@ -666,117 +623,240 @@ class _Recording:
     facts: Dict[str, Any]
 
 
+def _cut_at_gaps(
+    grid: np.ndarray, values: np.ndarray, segments: np.ndarray, gaps: Sequence[Tuple[float, float]]
+) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Drop grid points inside a long gap of any stream and start a new segment after each gap.
+
+    The resampler already drops points far from every sample; this also holds
+    when merge_tolerance_ms is large, so no segment (and no window) spans a gap.
+    """
+    if not gaps or grid.size == 0:
+        return grid, values, segments
+    inside = np.zeros(grid.size, dtype=bool)
+    for before, after in gaps:
+        lo = np.searchsorted(grid, before + _EPS_S, side="right")
+        hi = np.searchsorted(grid, after - _EPS_S, side="left")
+        inside[lo:hi] = True
+    keep = ~inside
+    grid, values, segments = grid[keep], values[keep], segments[keep]
+    middles = np.sort([(before + after) / 2.0 for before, after in gaps])
+    crossed = np.searchsorted(middles, grid)  # gaps before each point
+    renumbered = np.zeros(grid.size, dtype=np.int32)
+    if grid.size > 1:
+        cut = (np.diff(segments) != 0) | (np.diff(crossed) != 0)
+        renumbered[1:] = np.cumsum(cut, dtype=np.int64).astype(np.int32)
+    return grid, values, renumbered
+
+
+def _points_in_gaps(start: float, end: float, rate: float, gaps: Sequence[Tuple[float, float]]) -> Tuple[int, int]:
+    """(grid points of [start, end], of those inside a long gap): what the common span could hold."""
+    n_full = int(np.floor((end - start) * rate + 1e-3)) + 1
+    full = start + np.arange(n_full, dtype=np.float64) / rate
+    inside = np.zeros(n_full, dtype=bool)
+    for before, after in gaps:
+        inside[np.searchsorted(full, before + _EPS_S, side="right") : np.searchsorted(full, after - _EPS_S)] = True
+    return n_full, int(inside.sum())
+
+
 def _ingest_one(
-    folder: Path, data: DataConfig, schema: Schema, require_labels: bool, issues: List[Issue]
-) -> _Recording | None:
+    folder: Path, data: DataConfig, schema: Schema, require_labels: bool
+) -> Tuple[_Recording | None, List[Issue], List[SkippedData]]:
+    """(the recording or None if unusable or skipped, its issues in file and line order, what was skipped)."""
     rid = folder.name
-    meta_rep = _Report(rid, schema.meta_file)
+    meta_rep = IssueCollector(rid, schema.meta_file)
     subject, device, units = _read_meta(folder, rid, data, schema, meta_rep)
     reports = [meta_rep]
+    skipped: List[SkippedData] = []
 
-    streams: Dict[str, _Stream] = {}
+    by_file: Dict[str, List[str]] = {}  # a file shared by several streams is read once
     for name in data.streams:
-        spec = schema.streams[name]
-        rep = _Report(rid, spec.file)
+        by_file.setdefault(schema.streams[name].file, []).append(name)
+    files: Dict[str, Tuple[_File, IssueCollector]] = {}
+    streams: Dict[str, np.ndarray] = {}
+    for file, names in by_file.items():
+        rep = IssueCollector(rid, file)
         reports.append(rep)
-        stream = _read_stream(folder, name, spec, units[name], data, schema, rep)
-        if stream is not None:
-            streams[name] = stream
+        value_cols = list(dict.fromkeys(c for name in names for c in schema.streams[name].columns[1:]))
+        read = _read_stream_file(folder, file, value_cols, data, schema, rep)
+        if read is None:
+            continue
+        files[file] = (read, rep)
+        for name in names:
+            spec = schema.streams[name]
+            streams[name] = _stream_values(name, spec, units[name], read, schema, rep)
+            if not rep.n_errors:
+                _check_unit(name, spec, units[name], streams[name], data, schema, rep)
 
     labels: _Labels | None = None
-    label_rep = _Report(rid, schema.labels.file)
-    label_path = folder / schema.labels.file
-    if require_labels or label_path.exists():
+    label_rep = IssueCollector(rid, schema.labels.file)
+    if require_labels or (folder / schema.labels.file).exists():
         labels = _read_labels(folder, data, schema, label_rep)
         if not require_labels and label_rep.n_errors:
             # Inference does not need labels: report problems but do not fail on them.
             label_rep.issues = [
-                Issue.warning(
-                    f"{i.message} (labels ignored: not required for this run)",
-                    recording=i.recording,
-                    file=i.file,
-                    column=i.column,
-                    row=i.row,
-                    more_rows=i.more_rows,
-                )
+                replace(i, severity=WARNING, message=f"{i.message} (labels ignored: not required for this run)")
                 for i in label_rep.issues
             ]
             labels = None
     reports.append(label_rep)
 
-    rec_rep = _Report(rid, None)
+    rec_rep = IssueCollector(rid, None)
     reports.append(rec_rep)
     result: _Recording | None = None
     if not any(r.n_errors for r in reports):
-        grid, values, segments = resample_streams(
-            {name: (s.t, s.values) for name, s in streams.items()},
-            data.sampling_rate_hz,
-            data.merge_tolerance_ms / 1000.0,
-        )
-        span_start = max(float(s.t[0]) for s in streams.values())
-        span_end = min(float(s.t[-1]) for s in streams.values())
-        if span_end <= span_start:
-            spans = "; ".join(f"{n}: {_fmt_time(s.t[0])} – {_fmt_time(s.t[-1])}" for n, s in streams.items())
-            rec_rep.error(
-                f"the sensor streams do not overlap in time ({spans}); expected simultaneous recordings"
-            )
-        elif grid.size == 0:
-            rec_rep.error(
-                f"no time point has a sample of every stream within merge_tolerance_ms = "
-                f"{data.merge_tolerance_ms:g} ms (streams: {', '.join(streams)}); "
-                "increase merge_tolerance_ms or check the timestamps"
-            )
-        else:
-            expected_points = int(np.floor((span_end - span_start) * data.sampling_rate_hz + 1e-6)) + 1
-            dropped = 1.0 - grid.size / expected_points
-            n_segments = int(segments[-1]) + 1
-            if dropped > 0.05 or n_segments > 10:
-                rec_rep.warning(
-                    f"{dropped:.1%} of the common time span has no sample of every stream within "
-                    f"merge_tolerance_ms = {data.merge_tolerance_ms:g} ms and was dropped, splitting the "
-                    f"recording into {n_segments} segments (if the data has no real holes, increase "
-                    "merge_tolerance_ms to about 0.6 / sampling_rate_hz = "
-                    f"{600 / data.sampling_rate_hz:g} ms)"
-                )
-            if labels is not None and labels.starts.size:
-                activity = assign_labels(grid, labels.starts, labels.ends, labels.activities)
-                outside = (labels.ends <= span_start) | (labels.starts >= span_end)
-                if outside.any():
-                    i = int(np.flatnonzero(outside)[0])
-                    label_rep.warning(
-                        f"label interval starting '{labels.raw_starts[i]}' lies outside the recording "
-                        f"({_fmt_time(span_start)} – {_fmt_time(span_end)}); wrong time zone or unit?",
-                        column=schema.labels.columns[0],
-                        mask=outside,
-                    )
-            else:
-                activity = np.full(grid.shape, "", dtype="<U1")
-            labelled = float(np.mean(activity != "")) if activity.size else 0.0
-            if labels is not None and labelled == 0.0:
-                label_rep.warning("no sample of the recording is covered by a label interval")
-            warnings = [i.to_dict() for r in reports for i in r.issues if not i.is_error]
-            facts = {
-                "recording_id": rid,
-                "subject": subject,
-                "device": device,
-                "units": dict(units),
-                "n_rows": {n: s.n_rows for n, s in streams.items()},
-                "median_rate_hz": {n: round(s.median_rate_hz, 4) for n, s in streams.items()},
-                "start_time": _fmt_time(float(grid[0])),
-                "duration_s": round(float(span_end - span_start), 6),
-                "n_samples": int(grid.size),
-                "n_segments": int(segments[-1]) + 1,
-                "n_label_intervals": None if labels is None else int(labels.starts.size),
-                "labelled_fraction": round(labelled, 6),
-                "warnings": warnings,
-            }
-            result = _Recording(rid, subject, grid, values, segments, activity, facts)
+        result = _assemble(rid, subject, device, units, files, streams, labels, label_rep, rec_rep, skipped,
+                           data, schema)
+    issues: List[Issue] = []
     for rep in reports:  # per file in line order; file-level issues (no line) last
         issues.extend(sorted(rep.issues, key=lambda i: (i.row is None, i.row or 0)))
-    return result if not any(r.n_errors for r in reports) else None
+    ok = not any(r.n_errors for r in reports)
+    return (result if ok else None), issues, (skipped if ok else [])
+
+
+def _assemble(
+    rid: str,
+    subject: str,
+    device: str | None,
+    units: Dict[str, str],
+    files: Dict[str, Tuple[_File, IssueCollector]],
+    streams: Dict[str, np.ndarray],
+    labels: _Labels | None,
+    label_rep: IssueCollector,
+    rec_rep: IssueCollector,
+    skipped: List[SkippedData],
+    data: DataConfig,
+    schema: Schema,
+) -> _Recording | None:
+    """Resample one error-free recording, split it at gaps, skip what is too short, attach labels."""
+    rate = float(data.sampling_rate_hz)
+    rules = schema.recording
+    time_col = schema.timestamp_column
+    stream_file = {name: schema.streams[name].file for name in streams}
+
+    # Half a sample of slack absorbs the rounding of float epoch timestamps in n_rows x median interval.
+    short = {
+        file: read
+        for file, (read, _) in files.items()
+        if read.duration_s < rules.min_duration_s - 0.5 / read.median_rate_hz or read.n_rows < 2
+    }
+    for file, read in short.items():
+        files[file][1].warning(
+            f"stream is {read.duration_s:.2f} s long ({read.n_rows} samples at a median "
+            f"{read.median_rate_hz:.3g} Hz; expected at least recording.min_duration_s = "
+            f"{rules.min_duration_s:g} s): the recording is skipped",
+            column=time_col,
+        )
+    if short:
+        seconds = min(read.duration_s for read, _ in files.values())
+        reason = (
+            f"shorter than recording.min_duration_s = {rules.min_duration_s:g} s "
+            f"({', '.join(f'{file}: {read.duration_s:.2f} s' for file, read in short.items())})"
+        )
+        skipped.append(SkippedData(recording=rid, reason=reason, seconds=float(seconds)))
+        return None
+
+    times = {name: files[stream_file[name]][0].t for name in streams}
+    grid, values, segments = resample_streams(
+        {name: (times[name], streams[name]) for name in streams}, rate, data.merge_tolerance_ms / 1000.0
+    )
+    span_start = max(float(t[0]) for t in times.values())
+    span_end = min(float(t[-1]) for t in times.values())
+    if span_end <= span_start:
+        spans = "; ".join(f"{n}: {format_time(t[0])} – {format_time(t[-1])}" for n, t in times.items())
+        rec_rep.error(f"the sensor streams do not overlap in time ({spans}); expected simultaneous recordings")
+        return None
+    if grid.size == 0:
+        rec_rep.error(
+            f"no time point has a sample of every stream within merge_tolerance_ms = "
+            f"{data.merge_tolerance_ms:g} ms (streams: {', '.join(streams)}); "
+            "increase merge_tolerance_ms or check the timestamps"
+        )
+        return None
+    gaps = sorted(gap for read, _ in files.values() for gap in read.gaps)
+    grid, values, segments = _cut_at_gaps(grid, values, segments, gaps)
+
+    n_full, n_in_gaps = _points_in_gaps(span_start, span_end, rate, gaps)
+    dropped = max(0.0, 1.0 - grid.size / max(n_full - n_in_gaps, 1))
+    n_gap_cuts = sum(span_start < (a + b) / 2 < span_end for a, b in gaps)
+    n_segments = int(segments[-1]) + 1 if segments.size else 0
+    if dropped > 0.05 or n_segments - n_gap_cuts > 10:
+        rec_rep.warning(
+            f"{dropped:.1%} of the common time span (outside gaps) has no sample of every stream within "
+            f"merge_tolerance_ms = {data.merge_tolerance_ms:g} ms and was dropped, splitting the "
+            f"recording into {n_segments} segments (if the data has no real holes, increase "
+            "merge_tolerance_ms to about 0.6 / sampling_rate_hz = "
+            f"{600 / data.sampling_rate_hz:g} ms)"
+        )
+    usable_s = grid.size / rate
+    if usable_s < rules.min_duration_s - 0.5 / rate:
+        reason = (
+            f"shorter than recording.min_duration_s = {rules.min_duration_s:g} s: only {usable_s:.2f} s "
+            "have a sample of every stream"
+        )
+        rec_rep.warning(f"recording is {reason}; it is skipped")
+        skipped.append(SkippedData(recording=rid, reason=reason, seconds=usable_s))
+        return None
+
+    ids, first, lengths = np.unique(segments, return_index=True, return_counts=True)
+    short_segments = report_short_segments(rid, ids, lengths, grid[first], data, rec_rep)
+    skipped.extend(short_segments)
+    if short_segments:
+        keep = ~np.isin(segments, [item.segment for item in short_segments])
+        grid, values, segments = grid[keep], values[keep], segments[keep]
+        if grid.size == 0:
+            return None
+
+    if labels is not None and labels.starts.size:
+        activity = assign_labels(grid, labels.starts, labels.ends, labels.activities)
+        outside = (labels.ends <= span_start) | (labels.starts >= span_end)
+        if outside.any():
+            i = int(np.flatnonzero(outside)[0])
+            label_rep.warning(
+                f"label interval starting '{labels.raw_starts[i]}' lies outside the recording "
+                f"({format_time(span_start)} – {format_time(span_end)}); wrong time zone or unit?",
+                column=schema.labels.columns[0],
+                row=int(labels.lines[i]),
+                more_rows=int(outside.sum()) - 1,
+            )
+    else:
+        activity = np.full(grid.shape, "", dtype="<U1")
+    labelled = float(np.mean(activity != "")) if activity.size else 0.0
+    if labels is not None and labelled == 0.0:
+        label_rep.warning("no sample of the recording is covered by a label interval")
+    facts = {
+        "recording_id": rid,
+        "subject": subject,
+        "device": device,
+        "units": dict(units),
+        "n_rows": {name: files[stream_file[name]][0].n_rows for name in streams},
+        "median_rate_hz": {name: round(files[stream_file[name]][0].median_rate_hz, 4) for name in streams},
+        "start_time": format_time(float(grid[0])),
+        "duration_s": round(grid.size / rate, 6),
+        "n_samples": int(grid.size),
+        "n_segments": int(np.unique(segments).size),
+        "n_gaps": len(gaps),
+        "skipped_s": round(sum(item.seconds for item in short_segments), 6),
+        "n_label_intervals": None if labels is None else int(labels.starts.size),
+        "n_ignored_label_intervals": None if labels is None else labels.n_ignored,
+        "labelled_fraction": round(labelled, 6),
+    }
+    return _Recording(rid, subject, grid, values, segments, activity, facts)
 
 
 # --------------------------------------------------------------------------- public
+
+
+def _nothing_left(n_recordings: int, skipped: List[SkippedData]) -> Issue:
+    reasons = [
+        f"'{item.recording}'{'' if item.segment is None else f' segment {item.segment}'}: {item.reason}"
+        for item in skipped
+    ]
+    listed = "; ".join(reasons[:5]) + (f"; ... and {len(reasons) - 5} more" if len(reasons) > 5 else "")
+    return Issue.error(
+        f"every recording was skipped ({n_recordings} of {n_recordings}), so there is no data to use: {listed} "
+        "(record longer sessions, or lower recording.min_duration_s / data_config.window_size)"
+    )
 
 
 def ingest_recordings(
@@ -785,25 +865,37 @@ def ingest_recordings(
     schema: Schema,
     *,
     require_labels: bool = True,
-) -> Tuple[pd.DataFrame, List[Dict[str, Any]]]:
+    progress: Progress | None = None,
+) -> Tuple[pd.DataFrame, DataQualityReport]:
     """Validate and read every recording of `data_dir`.
 
-    Returns `(sensor_data, facts)`: one DataFrame with columns recording_id,
-    subject, segment (int32), timestamp (float64 epoch s on a uniform grid),
-    one float32 column per channel and activity ("" where unlabelled), sorted
-    by recording then time; and one JSON-serialisable dict per recording
-    (warnings included). Raises `DataValidationError` listing every error of
-    every recording.
+    Returns `(sensor_data, ingest_report)`: one DataFrame with columns
+    recording_id, subject, segment (int32), timestamp (float64 epoch s on a
+    uniform grid within a segment), one float32 column per channel and activity
+    ("" where unlabelled), sorted by recording then time; and a
+    `DataQualityReport` with one row of facts per used recording, every warning
+    and every piece of skipped data. Raises `DataValidationError` listing every
+    error of every recording, or when every recording was skipped.
     """
     channels = channel_names(data, schema)
     folders = discover_recordings(data_dir)
     issues: List[Issue] = []
-    recordings = [_ingest_one(folder, data, schema, require_labels, issues) for folder in folders]
+    skipped: List[SkippedData] = []
+    kept: List[_Recording] = []
+    for done, folder in enumerate(folders, start=1):
+        recording, found, left_out = _ingest_one(folder, data, schema, require_labels)
+        issues.extend(found)
+        skipped.extend(left_out)
+        if recording is not None:
+            kept.append(recording)
+        if progress is not None:
+            progress(done, len(folders), folder.name)
     errors = [issue for issue in issues if issue.is_error]
+    if not errors and not kept:
+        errors = [_nothing_left(len(folders), skipped)]
     if errors:
         raise DataValidationError(errors, schema.max_issues_reported)
 
-    kept = [r for r in recordings if r is not None]
     lengths = [r.t.size for r in kept]
     frame = pd.DataFrame(
         {
@@ -817,4 +909,16 @@ def ingest_recordings(
     for k, name in enumerate(channels):
         frame[name] = values[:, k]
     frame["activity"] = np.concatenate([r.activity.astype(object) for r in kept])
-    return frame, [r.facts for r in kept]
+    skipped_recordings = {item.recording for item in skipped} - {r.recording_id for r in kept}
+    summary = {
+        "n_recordings_found": len(folders),
+        "n_recordings_skipped": len(skipped_recordings),
+        "n_segments_skipped": sum(item.segment is not None for item in skipped),
+        "skipped_s": round(sum(item.seconds for item in skipped), 6),
+    }
+    for recording in kept:
+        recording.facts["n_warnings"] = sum(issue.recording == recording.recording_id for issue in issues)
+    report = DataQualityReport(
+        passed=True, summary=summary, recordings=[r.facts for r in kept], issues=issues, skipped=skipped
+    )
+    return frame, report

@@ -7,6 +7,8 @@ from typing import Any, Dict, List
 
 import numpy as np
 
+from har.errors import Issue
+
 
 @dataclass
 class WindowedDataset:
@@ -95,14 +97,77 @@ class ChannelNormalizer:
         )
 
 
+@dataclass(frozen=True)
+class SkippedData:
+    """Data left out on purpose (too short to use), with how much of it: not an error, but reported.
+
+    `segment` is None when the whole recording was skipped, else the id of the
+    skipped segment (the part between two gaps).
+    """
+
+    recording: str
+    reason: str
+    seconds: float
+    segment: int | None = None
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"recording": self.recording, "segment": self.segment, "seconds": self.seconds, "reason": self.reason}
+
+    @classmethod
+    def from_dict(cls, content: Dict[str, Any]) -> SkippedData:
+        segment = content.get("segment")
+        return cls(
+            recording=str(content["recording"]),
+            reason=str(content["reason"]),
+            seconds=float(content["seconds"]),
+            segment=None if segment is None else int(segment),
+        )
+
+
 @dataclass
 class DataQualityReport:
-    """What the validate step found: per-recording facts, dataset totals, issues."""
+    """What ingestion and validation found: dataset totals, per-recording facts, every issue, skipped data.
+
+    `passed` is False when any issue is an error. `summary` and `recordings`
+    hold plain JSON values (numbers, strings, lists, dicts).
+    """
 
     passed: bool
     summary: Dict[str, Any]
     recordings: List[Dict[str, Any]]
-    issues: List[Dict[str, Any]] = field(default_factory=list)
+    issues: List[Issue] = field(default_factory=list)
+    skipped: List[SkippedData] = field(default_factory=list)
+
+    @property
+    def errors(self) -> List[Issue]:
+        return [issue for issue in self.issues if issue.is_error]
+
+    @property
+    def warnings(self) -> List[Issue]:
+        return [issue for issue in self.issues if not issue.is_error]
+
+    @property
+    def skipped_seconds(self) -> float:
+        return float(sum(item.seconds for item in self.skipped))
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {
+            "passed": bool(self.passed),
+            "summary": self.summary,
+            "recordings": self.recordings,
+            "issues": [issue.to_dict() for issue in self.issues],
+            "skipped": [item.to_dict() for item in self.skipped],
+        }
+
+    @classmethod
+    def from_dict(cls, content: Dict[str, Any]) -> DataQualityReport:
+        return cls(
+            passed=bool(content["passed"]),
+            summary=dict(content["summary"]),
+            recordings=[dict(row) for row in content["recordings"]],
+            issues=[Issue.from_dict(item) for item in content.get("issues") or []],
+            skipped=[SkippedData.from_dict(item) for item in content.get("skipped") or []],
+        )
 
 
 @dataclass

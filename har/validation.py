@@ -1,21 +1,25 @@
-"""Dataset-level checks of an ingested sensor DataFrame and the data quality report.
+"""The data rules shared by ingestion and validation, and the data quality report.
 
-The DataFrame may come from `har.ingest` or straight from a user, so every
-property the later steps rely on is re-checked here. Row-level issues use
-`file="sensor_data"` and the line the row would have in a CSV export of the
-frame (header = line 1, first row = line 2), plus the recording it belongs to.
+Each rule lives here once: `check_value_range`, `check_activities`,
+`check_increasing` and `report_short_segments` are called by `har.ingest` on
+the raw files (naming file lines) and by `build_quality_report` on the
+assembled DataFrame, which may come from `har.ingest` or straight from a user,
+so every property the later steps rely on is checked again. Row-level issues of
+the DataFrame use `file="sensor_data"` and the line the row would have in a CSV
+export of the frame (header = line 1, first row = line 2), plus the recording
+it belongs to.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Mapping, Sequence, Tuple
 
 import numpy as np
 import pandas as pd
 
-from har.config import DataConfig, Schema, channel_names
-from har.errors import DataValidationError, Issue
-from har.types import DataQualityReport
+from har.config import DataConfig, Schema, StreamSchema, channel_names
+from har.errors import DataValidationError, IssueCollector
+from har.types import DataQualityReport, SkippedData
 
 SOURCE = "sensor_data"
 META_COLUMNS = ("recording_id", "subject", "segment", "timestamp")
@@ -24,55 +28,187 @@ MIN_SUBJECTS = 3
 STEP_TOLERANCE = 0.01  # relative deviation from 1 / sampling_rate_hz accepted between consecutive samples
 
 
-class _Collector:
-    def __init__(self) -> None:
-        self.recording_codes: np.ndarray | None = None  # pd.factorize codes of recording_id per row
-        self.recording_names: np.ndarray | None = None
-        self.issues: List[Issue] = []
+def format_number(value: float) -> str:
+    return f"{value:.6g}"
 
-    def add(
-        self,
-        severity: str,
-        message: str,
-        *,
-        column: str | None = None,
-        mask: np.ndarray | None = None,
-        offset: int = 0,
-        recording: str | None = None,
-    ) -> None:
-        """`mask` is over frame positions shifted by `offset` (1 for masks over np.diff)."""
-        row = None
-        more = 0
-        if mask is not None:
-            idx = np.flatnonzero(mask)
-            position = int(idx[0]) + offset
-            row, more = position + 2, int(idx.size - 1)
-            if recording is None and self.recording_codes is not None:
-                recording = str(self.recording_names[self.recording_codes[position]])
-        self.issues.append(
-            Issue(
-                severity=severity,
-                recording=recording,
-                file=SOURCE,
-                column=column,
-                row=row,
-                message=message,
-                more_rows=more,
-            )
+
+def format_time(seconds: float) -> str:
+    """ISO-8601 UTC, to the microsecond (float epoch seconds carry ~1e-7 s of rounding noise)."""
+    try:
+        return pd.Timestamp(round(float(seconds) * 1e6), unit="us", tz="UTC").isoformat()
+    except (OverflowError, ValueError):  # far outside 1677-2262: timestamps in the wrong unit
+        return f"epoch {float(seconds):.6g} s"
+
+
+# --------------------------------------------------------------------------- shared rules
+
+
+def check_value_range(
+    values: np.ndarray,
+    spec: StreamSchema,
+    out: IssueCollector,
+    column: str,
+    *,
+    raw_values: np.ndarray | None = None,
+    raw_unit: str | None = None,
+    hint: str = "",
+) -> bool:
+    """Values (in the canonical unit) inside the stream's plausible range; one error naming the first outlier."""
+    low, high = (float(v) for v in spec.value_range)
+    outside = np.isfinite(values) & ((values < low) | (values > high))
+    if not outside.any():
+        return True
+    i = int(np.flatnonzero(outside)[0])
+    shown = f"{format_number(values[i])} {spec.unit}"
+    if raw_values is not None and raw_unit is not None and raw_unit != spec.unit:
+        shown = f"{format_number(raw_values[i])} {raw_unit} (= {shown})"
+    out.error(
+        f"value {shown} is outside the plausible range [{format_number(low)}, {format_number(high)}] "
+        f"{spec.unit}{hint}",
+        column=column,
+        mask=outside,
+    )
+    return False
+
+
+def accepted_activities(
+    activities: Sequence[str],
+    renames: Mapping[str, str] | None = None,
+    ignored: Sequence[str] = (),
+    allow_empty: bool = False,
+) -> str:
+    """What an activity cell may hold, as a user reads it in an error message."""
+    text = "one of: " + ", ".join(activities)
+    valid = {old: new for old, new in (renames or {}).items() if new in activities}
+    if valid:
+        text += "; or a label renamed by labels.activity_names: " + ", ".join(
+            f"{old} (-> {new})" for old, new in valid.items()
         )
+    if ignored:
+        text += "; or a label counted as unlabelled (labels.ignore_activities): " + ", ".join(ignored)
+    if allow_empty:
+        text += '; or "" for unlabelled'
+    return text
 
-    def error(self, message: str, **kwargs: Any) -> None:
-        self.add("error", message, **kwargs)
 
-    def warning(self, message: str, **kwargs: Any) -> None:
-        self.add("warning", message, **kwargs)
+def check_activities(
+    activity: pd.Series,
+    activities: Sequence[str],
+    out: IssueCollector,
+    column: str,
+    *,
+    renames: Mapping[str, str] | None = None,
+    ignored: Sequence[str] = (),
+    allow_empty: bool = False,
+) -> bool:
+    """Every label is a known activity, a renamed one, an ignored one (or "" where allowed)."""
+    renames = dict(renames or {})
+    expected = accepted_activities(activities, renames, ignored, allow_empty)
+    ok = True
+    empty = activity.eq("").to_numpy()
+    if not allow_empty and empty.any():
+        out.error(f"empty activity (expected {expected})", column=column, mask=empty)
+        ok = False
+    known = set(activities) | {old for old, new in renames.items() if new in activities} | set(ignored)
+    unknown = ~activity.isin(known).to_numpy() & ~empty
+    if unknown.any():
+        names = sorted(set(activity[unknown]))
+        first = str(activity.iloc[int(np.flatnonzero(unknown)[0])])
+        renamed = (
+            f" (labels.activity_names renames it to '{renames[first]}', which is not in data_config.activities)"
+            if first in renames
+            else ""
+        )
+        others = f"; all unknown names: {', '.join(names)}" if len(names) > 1 else ""
+        out.error(
+            f"unknown activity '{first}'{renamed} (expected {expected}){others}", column=column, mask=unknown
+        )
+        ok = False
+    return ok
+
+
+def check_increasing(
+    t: np.ndarray,
+    out: IssueCollector,
+    column: str,
+    *,
+    shown: Sequence[str] | None = None,
+    inside: np.ndarray | None = None,
+) -> bool:
+    """Strictly increasing times (where `inside`, a mask over np.diff(t), is True); False if not.
+
+    `shown` is the text of each timestamp as the user wrote it (else the time is formatted).
+    """
+    step = np.diff(t)
+    where = np.ones(step.size, dtype=bool) if inside is None else inside
+
+    def text(i: int) -> str:
+        return str(shown[i]).strip() if shown is not None else format_time(float(t[i]))
+
+    ok = True
+    duplicate = where & (step == 0)
+    if duplicate.any():
+        i = int(np.flatnonzero(duplicate)[0]) + 1
+        out.error(
+            f"duplicate timestamp '{text(i)}' (same as the previous line; expected strictly increasing "
+            "timestamps)",
+            column=column,
+            mask=duplicate,
+            offset=1,
+        )
+        ok = False
+    backwards = where & (step < 0)
+    if backwards.any():
+        i = int(np.flatnonzero(backwards)[0]) + 1
+        out.error(
+            f"timestamp '{text(i)}' goes backwards (earlier than '{text(i - 1)}' on the previous line; "
+            "expected strictly increasing timestamps — is the file sorted?)",
+            column=column,
+            mask=backwards,
+            offset=1,
+        )
+        ok = False
+    return ok
+
+
+def report_short_segments(
+    recording: str,
+    segment_ids: np.ndarray,
+    lengths: np.ndarray,
+    start_times: np.ndarray,
+    data: DataConfig,
+    out: IssueCollector,
+) -> List[SkippedData]:
+    """Segments with fewer than window_size samples give no window: one warning per recording, one entry each."""
+    short = np.asarray(lengths) < data.window_size
+    if not short.any():
+        return []
+    rate = float(data.sampling_rate_hz)
+    window_s = data.window_size / rate
+    reason = f"shorter than one window (window_size = {data.window_size} samples = {window_s:g} s)"
+    skipped = [
+        SkippedData(recording=recording, reason=reason, seconds=float(n) / rate, segment=int(k))
+        for k, n in zip(np.asarray(segment_ids)[short], np.asarray(lengths)[short], strict=True)
+    ]
+    first = int(np.flatnonzero(short)[0])
+    total = sum(item.seconds for item in skipped)
+    out.warning(
+        f"{len(skipped)} segment(s) {reason} contribute no windows and are skipped: {total:.2f} s in total "
+        f"(first: segment {int(segment_ids[first])} at {format_time(float(start_times[first]))}, "
+        f"{lengths[first] / rate:.2f} s)",
+        recording=recording,
+    )
+    return skipped
+
+
+# --------------------------------------------------------------------------- the DataFrame
 
 
 def _is_text(series: pd.Series) -> bool:
     return pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)
 
 
-def _check_text_column(frame: pd.DataFrame, column: str, out: _Collector, allow_empty: bool) -> bool:
+def _check_text_column(frame: pd.DataFrame, column: str, out: IssueCollector, allow_empty: bool) -> bool:
     series = frame[column]
     if not _is_text(series):
         out.error(f"column has dtype {series.dtype} (expected str)", column=column)
@@ -97,13 +233,8 @@ def _check_text_column(frame: pd.DataFrame, column: str, out: _Collector, allow_
     return True
 
 
-def _channel_ranges(data: DataConfig, schema: Schema) -> Dict[str, Tuple[float, float, str]]:
-    ranges: Dict[str, Tuple[float, float, str]] = {}
-    for stream in data.streams:
-        spec = schema.streams[stream]
-        for channel in spec.channels():
-            ranges[channel] = (float(spec.value_range[0]), float(spec.value_range[1]), spec.unit)
-    return ranges
+def _stream_of_channel(data: DataConfig, schema: Schema) -> Dict[str, StreamSchema]:
+    return {channel: schema.streams[stream] for stream in data.streams for channel in schema.streams[stream].channels()}
 
 
 def build_quality_report(
@@ -117,20 +248,20 @@ def build_quality_report(
     channels = channel_names(data, schema)
     rate = float(data.sampling_rate_hz)
     frame = sensor_data
-    out = _Collector()
+    out = IssueCollector(file=SOURCE)
 
     if not isinstance(frame, pd.DataFrame):
         out.error(f"sensor data is a {type(frame).__name__} (expected a pandas DataFrame)")
-        return _report(out, {}, [])
+        return _report(out, {}, [], [])
     required = [*META_COLUMNS, *channels, LABEL_COLUMN]
     missing = [c for c in required if c not in frame.columns]
     for column in missing:
         out.error(f"missing column '{column}' (expected columns {', '.join(required)})", column=column)
     if missing:
-        return _report(out, {"n_samples": int(len(frame))}, [])
+        return _report(out, {"n_samples": int(len(frame))}, [], [])
     if len(frame) == 0:
         out.error("sensor data has no rows (expected resampled samples of at least one recording)")
-        return _report(out, {"n_samples": 0}, [])
+        return _report(out, {"n_samples": 0}, [], [])
 
     ok_text = {
         "recording_id": _check_text_column(frame, "recording_id", out, allow_empty=False),
@@ -138,9 +269,10 @@ def build_quality_report(
         LABEL_COLUMN: _check_text_column(frame, LABEL_COLUMN, out, allow_empty=True),
     }
     if not ok_text["recording_id"]:
-        return _report(out, {"n_samples": int(len(frame))}, [])
-    rec, names = pd.factorize(frame["recording_id"])
-    out.recording_codes, out.recording_names = rec, np.asarray(names, dtype=object)
+        return _report(out, {"n_samples": int(len(frame))}, [], [])
+    rec, rec_names = pd.factorize(frame["recording_id"])
+    rec_names = np.asarray(rec_names, dtype=object)
+    out.recording_at = lambda position: str(rec_names[rec[position]])
 
     ok_segment = pd.api.types.is_integer_dtype(frame["segment"])
     if not ok_segment:
@@ -155,7 +287,7 @@ def build_quality_report(
             column="timestamp",
         )
 
-    ranges = _channel_ranges(data, schema)
+    specs = _stream_of_channel(data, schema)
     numeric_channels: List[str] = []
     for channel in channels:
         series = frame[channel]
@@ -170,15 +302,7 @@ def build_quality_report(
         inf = np.isinf(values)
         if inf.any():
             out.error("infinite value (expected a finite float)", column=channel, mask=inf)
-        low, high, unit = ranges[channel]
-        outside = np.isfinite(values) & ((values < low) | (values > high))
-        if outside.any():
-            first = values[int(np.flatnonzero(outside)[0])]
-            out.error(
-                f"value {first:.6g} {unit} is outside the plausible range [{low:g}, {high:g}] {unit}",
-                column=channel,
-                mask=outside,
-            )
+        check_value_range(values, specs[channel], out, channel)
 
     if ok_time and ok_segment:
         _check_timeline(frame, rec, rate, out)
@@ -195,15 +319,7 @@ def build_quality_report(
 
     activity = frame[LABEL_COLUMN] if ok_text[LABEL_COLUMN] else None
     if activity is not None:
-        unknown = ~activity.isin([*data.activities, ""]).to_numpy()
-        if unknown.any():
-            names = sorted(set(activity[unknown]))
-            out.error(
-                f"unknown activity '{activity.iloc[int(np.flatnonzero(unknown)[0])]}' (expected one of: "
-                f'{", ".join(data.activities)}, or "" for unlabelled; unknown names: {", ".join(names)})',
-                column=LABEL_COLUMN,
-                mask=unknown,
-            )
+        check_activities(activity, data.activities, out, LABEL_COLUMN, allow_empty=True)
         if require_labels:
             if not activity.ne("").any():
                 out.error(
@@ -220,7 +336,9 @@ def build_quality_report(
                             column=LABEL_COLUMN,
                         )
 
-    summary, recordings = _summarise(frame, data, channels, numeric_channels, activity, ok_segment, out)
+    summary, recordings, skipped = _summarise(
+        frame, data, channels, numeric_channels, activity, ok_segment, rec, rec_names, out
+    )
     if ok_text["subject"]:
         n_subjects = int(frame["subject"].nunique())
         if n_subjects < MIN_SUBJECTS:
@@ -229,10 +347,10 @@ def build_quality_report(
                 "train/val/test)",
                 column="subject",
             )
-    return _report(out, summary, recordings)
+    return _report(out, summary, recordings, skipped)
 
 
-def _check_timeline(frame: pd.DataFrame, rec: np.ndarray, rate: float, out: _Collector) -> None:
+def _check_timeline(frame: pd.DataFrame, rec: np.ndarray, rate: float, out: IssueCollector) -> None:
     t = frame["timestamp"].to_numpy(dtype=np.float64)
     seg = frame["segment"].to_numpy()
     nonfinite = ~np.isfinite(t)
@@ -254,17 +372,9 @@ def _check_timeline(frame: pd.DataFrame, rec: np.ndarray, rate: float, out: _Col
             mask=repeated,
         )
         return
-    step = np.diff(t)
     inside = ~boundary
-    not_increasing = inside & (step <= 0)
-    if not_increasing.any():
-        out.error(
-            "timestamp is not after the previous row's (expected strictly increasing timestamps within "
-            "a recording segment)",
-            column="timestamp",
-            mask=not_increasing,
-            offset=1,
-        )
+    check_increasing(t, out, "timestamp", inside=inside)
+    step = np.diff(t)
     expected = 1.0 / rate
     off_grid = inside & (step > 0) & (np.abs(step - expected) > STEP_TOLERANCE * expected)
     if off_grid.any():
@@ -285,8 +395,10 @@ def _summarise(
     numeric_channels: List[str],
     activity: pd.Series | None,
     ok_segment: bool,
-    out: _Collector,
-) -> Tuple[Dict[str, Any], List[Dict[str, Any]]]:
+    rec: np.ndarray,
+    rec_names: np.ndarray,
+    out: IssueCollector,
+) -> Tuple[Dict[str, Any], List[Dict[str, Any]], List[SkippedData]]:
     rate = float(data.sampling_rate_hz)
     n = int(len(frame))
     labels = activity.astype(object) if activity is not None else pd.Series([""] * n, dtype=object)
@@ -307,7 +419,6 @@ def _summarise(
     seconds.update({str(k): float(c) / rate for k, c in counts.items()})
 
     # Integer codes keep the per-recording aggregation fast on millions of rows.
-    rec, rec_names = out.recording_codes, out.recording_names
     n_rec = len(rec_names)
     seg = frame["segment"].to_numpy() if ok_segment else np.zeros(n, dtype=np.int64)
     act, act_names = pd.factorize(labels)
@@ -316,6 +427,7 @@ def _summarise(
     _, first_row = np.unique(rec, return_index=True)
     subjects = frame["subject"].astype(str).to_numpy()[first_row]
     seg_sizes = pd.Series(np.ones(n, dtype=np.int64)).groupby([rec, seg]).sum()
+    seg_starts = pd.Series(frame["timestamp"].to_numpy(dtype=np.float64)).groupby([rec, seg]).min()
     longest = seg_sizes.groupby(level=0).max().to_numpy()
     n_segments = seg_sizes.groupby(level=0).size().to_numpy()
     per_activity = (
@@ -326,14 +438,15 @@ def _summarise(
         activity_seconds[int(r)][str(act_names[a])] = float(count) / rate
 
     recordings: List[Dict[str, Any]] = []
+    skipped: List[SkippedData] = []
     for r in sorted(range(n_rec), key=lambda code: str(rec_names[code])):
         rid = str(rec_names[r])
-        if longest[r] < data.window_size:
-            out.warning(
-                f"recording has no segment with at least window_size = {data.window_size} samples "
-                f"(longest: {int(longest[r])}); it contributes no windows",
-                recording=rid,
+        sizes = seg_sizes.loc[r]
+        skipped.extend(
+            report_short_segments(
+                rid, sizes.index.to_numpy(), sizes.to_numpy(), seg_starts.loc[r].to_numpy(), data, out
             )
+        )
         recordings.append(
             {
                 "recording_id": rid,
@@ -359,24 +472,42 @@ def _summarise(
         "labelled_fraction": float(labelled.mean()) if n else 0.0,
         "channel_stats": stats,
     }
-    return summary, recordings
+    return summary, recordings, skipped
 
 
-def _report(out: _Collector, summary: Dict[str, Any], recordings: List[Dict[str, Any]]) -> DataQualityReport:
-    n_errors = sum(issue.is_error for issue in out.issues)
-    summary = dict(summary)
-    summary["n_errors"] = n_errors
-    summary["n_warnings"] = len(out.issues) - n_errors
+def _report(
+    out: IssueCollector,
+    summary: Dict[str, Any],
+    recordings: List[Dict[str, Any]],
+    skipped: List[SkippedData],
+) -> DataQualityReport:
     return DataQualityReport(
-        passed=n_errors == 0,
-        summary=summary,
+        passed=out.n_errors == 0, summary=dict(summary), recordings=recordings, issues=list(out.issues),
+        skipped=skipped,
+    )
+
+
+def merge_reports(ingest: DataQualityReport, checked: DataQualityReport) -> DataQualityReport:
+    """One report from ingestion's findings and the DataFrame checks: every issue and skip of both.
+
+    Per-recording rows join on `recording_id` (the DataFrame's figures win);
+    recordings ingestion skipped entirely appear in `skipped` only.
+    """
+    facts = {str(row.get("recording_id")): row for row in ingest.recordings}
+    if checked.recordings:
+        recordings = [{**facts.get(str(row.get("recording_id")), {}), **row} for row in checked.recordings]
+    else:
+        recordings = [dict(row) for row in ingest.recordings]
+    return DataQualityReport(
+        passed=ingest.passed and checked.passed,
+        summary={**ingest.summary, **checked.summary},
         recordings=recordings,
-        issues=[issue.to_dict() for issue in out.issues],
+        issues=[*ingest.issues, *checked.issues],
+        skipped=[*ingest.skipped, *checked.skipped],
     )
 
 
 def raise_for_issues(report: DataQualityReport, max_reported: int = 20) -> None:
     """Raise `DataValidationError` listing the report's error issues; do nothing if there are none."""
-    errors = [Issue.from_dict(item) for item in report.issues if item.get("severity") == "error"]
-    if errors:
-        raise DataValidationError(errors, max_reported)
+    if report.errors:
+        raise DataValidationError(report.errors, max_reported)

@@ -2,11 +2,13 @@
 
 Layout inside the artifact URI::
 
-    report.json   {"format_version", "type", "passed", "summary", "recordings", "issues"}
-    report.html   (visualization: PASSED/FAILED banner, summary, recordings, issues)
+    report.json   {"format_version", "type", "passed", "summary", "recordings", "issues", "skipped"}
+    report.html   (visualization: PASSED/FAILED banner, summary, issues, skipped data, recordings)
 
-numpy scalars/arrays, tuples, sets, paths and datetimes inside the report are
-converted to plain JSON on save, so a loaded report holds plain Python values.
+`issues` and `skipped` are `Issue.to_dict()` / `SkippedData.to_dict()` records
+and are read back into those types. numpy scalars/arrays, tuples, sets, paths
+and datetimes inside `summary` and `recordings` are converted to plain JSON on
+save, so a loaded report holds plain Python values. Nothing is ever unpickled.
 """
 
 from __future__ import annotations
@@ -22,14 +24,18 @@ from zenml.enums import ArtifactType, VisualizationType
 from zenml.materializers.base_materializer import BaseMaterializer
 from zenml.metadata.metadata_types import MetadataType
 
-from har.types import DataQualityReport
+from har.errors import Issue
+from har.types import DataQualityReport, SkippedData
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2 added `skipped`; version 1 files (no `skipped`) still load
+SUPPORTED_VERSIONS = (1, 2)
 DATA_FILE = "report.json"
 HTML_FILE = "report.html"
 REQUIRED_FIELDS = ("format_version", "type", "passed", "summary", "recordings", "issues")
-ISSUE_COLUMNS = ["severity", "recording", "file", "column", "line", "message"]
-_DURATION_KEYS = ("total_duration_s", "duration_s", "total_duration", "duration")
+ISSUE_COLUMNS = ["severity", "recording", "file", "column", "row", "more_rows", "message"]
+SKIPPED_COLUMNS = ["recording", "segment", "seconds", "reason"]
+MAX_HTML_ROWS = 500  # per table; the JSON keeps everything
+_RESERVED_METADATA = ("passed", "n_errors", "n_warnings", "n_skipped", "skipped_s", "n_issues")
 
 
 class DataQualityReportMaterializer(BaseMaterializer):
@@ -42,14 +48,7 @@ class DataQualityReportMaterializer(BaseMaterializer):
         return os.path.join(self.uri, name).replace("\\", "/")
 
     def save(self, data: DataQualityReport) -> None:
-        content = {
-            "format_version": FORMAT_VERSION,
-            "type": "DataQualityReport",
-            "passed": bool(data.passed),
-            "summary": data.summary,
-            "recordings": data.recordings,
-            "issues": data.issues,
-        }
+        content = {"format_version": FORMAT_VERSION, "type": "DataQualityReport", **data.to_dict()}
         text = json.dumps(content, indent=2, default=_to_json)
         if not self.artifact_store.exists(self.uri):
             self.artifact_store.makedirs(self.uri)
@@ -63,76 +62,84 @@ class DataQualityReportMaterializer(BaseMaterializer):
             raise ValueError(f"{path}: 'passed' must be true/false, got {content['passed']!r}")
         if not isinstance(content["summary"], dict):
             raise ValueError(f"{path}: 'summary' must be an object")
-        for name in ("recordings", "issues"):
+        content.setdefault("skipped", [])
+        for name in ("recordings", "issues", "skipped"):
             if not isinstance(content[name], list) or not all(isinstance(row, dict) for row in content[name]):
                 raise ValueError(f"{path}: '{name}' must be a list of objects")
-        return DataQualityReport(
-            passed=content["passed"],
-            summary=content["summary"],
-            recordings=content["recordings"],
-            issues=content["issues"],
-        )
+        try:
+            report = DataQualityReport.from_dict(content)
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"{path}: malformed issue or skipped entry ({error!r})") from error
+        if report.passed != (not report.errors):
+            raise ValueError(f"{path}: 'passed' is {report.passed} but the report lists {len(report.errors)} error(s)")
+        return report
 
     def extract_metadata(self, data: DataQualityReport) -> Dict[str, MetadataType]:
-        summary = data.summary or {}
         metadata: Dict[str, MetadataType] = {}
-        # Scalar summary figures are useful as-is (their names are the validate step's choice).
-        for key, value in summary.items():
+        # Scalar summary figures are useful as-is (their names are ingestion's and validation's choice).
+        for key, value in (data.summary or {}).items():
             scalar = _plain_scalar(value)
-            if scalar is not None and len(str(key)) <= 200:
+            if scalar is not None and len(str(key)) <= 200 and key not in _RESERVED_METADATA:
                 metadata[str(key)] = scalar
-        counts = _severity_counts(data.issues)
         metadata.update(
             {
                 "passed": bool(data.passed),
-                # The issue list may be capped (max_issues_reported); prefer the summary's totals.
-                "n_errors": _int_or(summary.get("n_errors"), counts.get("error", 0)),
-                "n_warnings": _int_or(summary.get("n_warnings"), counts.get("warning", 0)),
-                "n_issues_listed": len(data.issues),
-                "n_recordings": _int_or(summary.get("n_recordings"), len(data.recordings)),
-                "n_subjects": _int_or(summary.get("n_subjects"), _count_subjects(data.recordings)),
+                "n_errors": len(data.errors),
+                "n_warnings": len(data.warnings),
+                "n_skipped": len(data.skipped),
+                "skipped_s": round(data.skipped_seconds, 6),
+                "n_recordings": _int_or(metadata.get("n_recordings"), len(data.recordings)),
+                "n_subjects": _int_or(metadata.get("n_subjects"), _count_subjects(data.recordings)),
             }
         )
-        duration = _duration_s(summary, data.recordings)
-        if duration is not None:
-            metadata["duration_s"] = duration
+        if "duration_s" not in metadata:
+            durations = [row.get("duration_s") for row in data.recordings]
+            numeric = [float(d) for d in durations if _plain_scalar(d) is not None and not isinstance(d, (str, bool))]
+            if numeric:
+                metadata["duration_s"] = float(sum(numeric))
         return metadata
 
     def save_visualizations(self, data: DataQualityReport) -> Dict[str, VisualizationType]:
         from har import html_tables as html
 
         metadata = self.extract_metadata(data)
-        n_errors, n_warnings = metadata["n_errors"], metadata["n_warnings"]
         status = "PASSED" if data.passed else "FAILED"
         banner = html.banner(
-            f"{status}: {metadata['n_recordings']} recording(s), "
-            f"{n_errors} error(s), {n_warnings} warning(s)",
+            f"{status}: {metadata['n_recordings']} recording(s), {metadata['n_errors']} error(s), "
+            f"{metadata['n_warnings']} warning(s), {metadata['n_skipped']} skipped "
+            f"({metadata['skipped_s']:.1f} s)",
             ok=bool(data.passed),
         )
-        issues = [_json_safe(issue) for issue in data.issues]
-        extra = [key for issue in issues for key in issue if key not in ISSUE_COLUMNS]
-        issue_columns = ISSUE_COLUMNS + list(dict.fromkeys(extra))
-        listed_note = ""
-        if len(issues) < int(n_errors) + int(n_warnings):
-            listed_note = f" (first {len(issues)} of {int(n_errors) + int(n_warnings)})"
+        issues = [issue.to_dict() for issue in data.issues]
+        skipped = [item.to_dict() for item in data.skipped]
+        recordings = [_json_safe(row) for row in data.recordings]
         document = html.page(
             "Data quality report",
             banner,
             html.heading("Summary"),
             html.table_from_dict(_json_safe(data.summary or {})),
-            html.heading(f"Issues{listed_note}"),
+            html.heading(f"Issues{_shown(issues)}"),
             html.table_from_records(
-                issues, columns=issue_columns, row_class=_severity_class, empty_text="no issues found"
+                issues[:MAX_HTML_ROWS], columns=ISSUE_COLUMNS, row_class=_severity_class,
+                empty_text="no issues found",
             ),
-            html.heading(f"Recordings ({len(data.recordings)})"),
+            html.heading(f"Skipped data{_shown(skipped)}"),
             html.table_from_records(
-                [_json_safe(row) for row in data.recordings], empty_text="no recordings", float_digits=2
+                skipped[:MAX_HTML_ROWS], columns=SKIPPED_COLUMNS, empty_text="nothing skipped", float_digits=2
             ),
+            html.heading(f"Recordings ({len(recordings)}){_shown(recordings, count=False)}"),
+            html.table_from_records(recordings[:MAX_HTML_ROWS], empty_text="no recordings", float_digits=2),
         )
         path = self._path(HTML_FILE)
         with self.artifact_store.open(path, "w") as handle:
             handle.write(document)
         return {path: VisualizationType.HTML}
+
+
+def _shown(rows: List[Any], count: bool = True) -> str:
+    if len(rows) > MAX_HTML_ROWS:
+        return f" (first {MAX_HTML_ROWS} of {len(rows)}; all are in {DATA_FILE})"
+    return f" ({len(rows)})" if count else ""
 
 
 def _to_json(value: Any) -> Any:
@@ -149,6 +156,8 @@ def _to_json(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, pathlib.PurePath):
         return str(value)
+    if isinstance(value, (Issue, SkippedData)):
+        return value.to_dict()
     raise TypeError(f"value of type {type(value).__name__} is not JSON-serialisable: {value!r}")
 
 
@@ -167,14 +176,16 @@ def _read_json(store: Any, path: str, kind: str) -> Dict[str, Any]:
     if not isinstance(content, dict):
         raise ValueError(f"{path}: expected a JSON object, got {type(content).__name__}")
     missing = [name for name in REQUIRED_FIELDS if name not in content]
+    if content.get("format_version") == FORMAT_VERSION and "skipped" not in content:
+        missing.append("skipped")
     if missing:
         raise ValueError(f"{path}: missing field(s) {', '.join(missing)}")
     if content["type"] != kind:
         raise ValueError(f"{path}: holds a '{content['type']}' artifact, not a {kind}")
-    if content["format_version"] != FORMAT_VERSION:
+    if content["format_version"] not in SUPPORTED_VERSIONS:
         raise ValueError(
             f"{path}: format_version {content['format_version']!r} is not supported "
-            f"(expects {FORMAT_VERSION})"
+            f"(expects one of {', '.join(map(str, SUPPORTED_VERSIONS))})"
         )
     return content
 
@@ -198,32 +209,10 @@ def _int_or(value: Any, fallback: int) -> int:
     return int(fallback)
 
 
-def _severity(issue: Mapping[str, Any]) -> str:
-    severity = str(issue.get("severity", "")).strip().lower()
-    return "warning" if severity == "warn" else severity
-
-
-def _severity_counts(issues: List[Dict[str, Any]]) -> Dict[str, int]:
-    counts: Dict[str, int] = {}
-    for issue in issues:
-        counts[_severity(issue)] = counts.get(_severity(issue), 0) + 1
-    return counts
-
-
 def _severity_class(issue: Mapping[str, Any]) -> str | None:
-    severity = _severity(issue)
+    severity = str(issue.get("severity", ""))
     return severity if severity in ("error", "warning") else None
 
 
 def _count_subjects(recordings: List[Dict[str, Any]]) -> int:
     return len({str(row["subject"]) for row in recordings if row.get("subject") not in (None, "")})
-
-
-def _duration_s(summary: Mapping[str, Any], recordings: List[Dict[str, Any]]) -> float | None:
-    for key in _DURATION_KEYS:
-        value = summary.get(key)
-        if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
-            return float(value)
-    durations = [row.get("duration_s") for row in recordings]
-    numeric = [float(d) for d in durations if isinstance(d, (int, float, np.integer, np.floating))]
-    return float(sum(numeric)) if numeric else None

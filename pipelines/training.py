@@ -19,8 +19,8 @@ from steps import (
 @pipeline
 def training_pipeline(data_dir: str, data_fingerprint: str, data_config: DataConfig, data_schema: Schema) -> None:
     """Wiring only; every stage lives in `steps/`. Model and step parameters come from `configs/train.yaml`."""
-    sensor_data = ingest_recordings(data_dir, data_fingerprint, data_config, data_schema)
-    quality_report = validate_sensor_data(sensor_data, data_config, data_schema)
+    sensor_data, ingest_report = ingest_recordings(data_dir, data_fingerprint, data_config, data_schema)
+    quality_report = validate_sensor_data(sensor_data, ingest_report, data_config, data_schema)
     windows = window_recordings(sensor_data, quality_report, data_config, data_schema)
     train, val, test = split_windows(windows)
     normalizer = fit_normalizer(train)

@@ -41,7 +41,9 @@ def window_recordings(
     if windows.n_windows == 0:
         raise ValueError(
             f"no window of {data_config.window_size} samples fits in the data "
-            f"(label policy '{data_config.label_policy}'); recordings are too short or unlabelled"
+            f"(label policy '{data_config.label_policy}'); recordings are too short or unlabelled "
+            f"({len(quality_report.skipped)} part(s), {quality_report.skipped_seconds:.1f} s, were skipped: "
+            "see the data quality report)"
         )
     logger.info("Cut %d windows of %d x %d (step %d); class counts %s", windows.n_windows,
                 windows.window_size, len(windows.channel_names), windows.step, windows.class_counts())

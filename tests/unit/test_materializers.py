@@ -22,7 +22,10 @@ from zenml.enums import ArtifactType, StackComponentType, VisualizationType
 from zenml.materializers.materializer_registry import materializer_registry
 from zenml.metadata.metadata_types import get_metadata_type
 
-from har.types import ChannelNormalizer, DataQualityReport, EvaluationReport, WindowedDataset
+from har.errors import Issue
+from har.ingest import ingest_recordings
+from har.types import ChannelNormalizer, DataQualityReport, EvaluationReport, SkippedData, WindowedDataset
+from har.validation import build_quality_report, merge_reports
 from materializers import (
     ChannelNormalizerMaterializer,
     DataQualityReportMaterializer,
@@ -324,106 +327,154 @@ def test_normalizer_corrupt_content_is_a_clear_error(store, uri):
 
 
 # ------------------------------------------------------ DataQualityReport
-def make_quality_report(passed: bool = False) -> DataQualityReport:
-    return DataQualityReport(
-        passed=passed,
-        summary={
-            "n_recordings": np.int64(3),
-            "n_subjects": 2,
-            "total_duration_s": np.float64(1234.5),
-            "n_errors": 0 if passed else 4,  # more than listed: the issue list is capped
-            "n_warnings": 1,
-            "activities": ("walking", "running"),
-        },
-        recordings=[
-            {"recording": "r1", "subject": "s1", "duration_s": 600.0, "rows": np.int32(30000), "ok": True},
-            {"recording": "r2", "subject": "s1", "duration_s": 400.0, "rows": 20000, "ok": passed},
-            {"recording": "r3", "subject": "s2", "duration_s": 234.5, "rows": 11725, "ok": True},
-        ],
-        issues=[]
-        if passed
-        else [
-            {
-                "severity": "error",
-                "recording": "r2",
-                "file": "accelerometer.csv",
-                "column": "x",
-                "line": 17,
-                "message": "value <script>alert(1)</script> is not a number",
-            },
-            {
-                "severity": "warning",
-                "recording": "r3",
-                "file": "labels.csv",
-                "column": None,
-                "line": None,
-                "message": "label gap",
-            },
-        ],
-    )
+@pytest.fixture
+def quality_reports(make_recording, data_dir, data_config, schema):
+    """(passed, failed) reports produced by ingestion + validation on generated recordings.
+
+    The data has a gap, a segment shorter than a window and a too-short
+    recording (warnings and skipped data); the failed one also has an
+    out-of-range value and an activity holding markup (errors).
+    """
+    for i in range(3):
+        make_recording(f"s{i}", labels=[("walking", 0, 10), ("running", 10, 20), ("sitting", 20, 30)])
+    make_recording("gappy", drop={"accelerometer": [(10.0, 12.0), (13.0, 16.0)]})
+    make_recording("short", duration_s=5)
+    frame, ingest_report = ingest_recordings(data_dir, data_config, schema)
+    passed = merge_reports(ingest_report, build_quality_report(frame, data_config, schema))
+    broken = frame.copy()
+    broken.loc[17, "activity"] = "<script>alert(1)</script>"
+    broken.loc[40:45, "acc_z"] = 30.0
+    failed = merge_reports(ingest_report, build_quality_report(broken, data_config, schema))
+    assert passed.passed and passed.warnings and passed.skipped and not failed.passed
+    return passed, failed
 
 
-def test_quality_report_round_trip_and_metadata(store, uri):
-    data = make_quality_report()
+def test_quality_report_round_trip(store, uri, quality_reports):
+    for report in quality_reports:
+        materializer = DataQualityReportMaterializer(uri=uri, artifact_store=store)
+        materializer.save(report)
+        assert os.listdir(uri) == ["report.json"]
+        loaded = DataQualityReportMaterializer(uri=uri, artifact_store=store).load(DataQualityReport)
+        assert loaded == report
+        assert all(isinstance(i, Issue) for i in loaded.issues)
+        assert all(isinstance(s, SkippedData) for s in loaded.skipped)
+
+
+def test_quality_report_json_is_plain_and_loads_numpy_values_as_plain(store, uri, quality_reports):
+    report = quality_reports[0]
+    report.summary["numpy_count"] = np.int64(3)
+    report.summary["activities"] = ("walking", "running")
     materializer = DataQualityReportMaterializer(uri=uri, artifact_store=store)
-    materializer.save(data)
-    assert os.listdir(uri) == ["report.json"]
-    loaded = DataQualityReportMaterializer(uri=uri, artifact_store=store).load(DataQualityReport)
-    assert loaded.passed is False
-    assert loaded.summary["n_recordings"] == 3 and type(loaded.summary["n_recordings"]) is int
-    assert loaded.summary["activities"] == ["walking", "running"]
-    assert loaded.recordings[0]["rows"] == 30000 and loaded.issues == data.issues
+    materializer.save(report)
+    content = json.loads((Path(uri) / "report.json").read_text())
+    assert content["format_version"] == 2 and content["type"] == "DataQualityReport"
+    assert content["issues"][0].keys() == {"severity", "recording", "file", "column", "row", "message", "more_rows"}
+    assert content["skipped"][0].keys() == {"recording", "segment", "seconds", "reason"}
+    loaded = materializer.load(DataQualityReport)
+    assert type(loaded.summary["numpy_count"]) is int and loaded.summary["activities"] == ["walking", "running"]
 
-    metadata = materializer.extract_metadata(data)
+
+def test_quality_report_metadata(store, uri, quality_reports):
+    passed, failed = quality_reports
+    materializer = DataQualityReportMaterializer(uri=uri, artifact_store=store)
+    metadata = materializer.extract_metadata(passed)
     assert_metadata_types(metadata)
-    assert metadata["passed"] is False
-    assert metadata["n_errors"] == 4  # summary total, not the 1 listed error
-    assert metadata["n_warnings"] == 1
-    assert metadata["n_issues_listed"] == 2
-    assert metadata["n_recordings"] == 3 and metadata["n_subjects"] == 2
-    assert metadata["duration_s"] == 1234.5
+    assert metadata["passed"] is True and metadata["n_errors"] == 0
+    assert metadata["n_warnings"] == len(passed.warnings) >= 4  # gap, short segment, short recording x2, ...
+    assert metadata["n_skipped"] == 2 and metadata["skipped_s"] == pytest.approx(1.0 + 5.02)
+    assert metadata["n_recordings"] == 4 and metadata["n_subjects"] == 4
+    assert metadata["n_recordings_found"] == 5 and metadata["n_recordings_skipped"] == 1
+    assert metadata["duration_s"] == pytest.approx(passed.summary["duration_s"])
+
+    metadata = materializer.extract_metadata(failed)
+    assert_metadata_types(metadata)
+    assert metadata["passed"] is False and metadata["n_errors"] == len(failed.errors) == 2
 
 
-def test_quality_report_metadata_falls_back_to_counting(store, uri):
-    data = make_quality_report()
-    data.summary = {}
-    metadata = DataQualityReportMaterializer(uri=uri, artifact_store=store).extract_metadata(data)
-    assert metadata["n_errors"] == 1 and metadata["n_warnings"] == 1
-    assert metadata["n_recordings"] == 3 and metadata["n_subjects"] == 2
-    assert metadata["duration_s"] == 1234.5  # sum of per-recording durations
-
-
-def test_quality_report_html(store, uri):
+def test_quality_report_html(store, uri, quality_reports):
+    passed, failed = quality_reports
     materializer = DataQualityReportMaterializer(uri=uri, artifact_store=store)
-    visualizations = materializer.save_visualizations(make_quality_report(passed=False))
+    visualizations = materializer.save_visualizations(failed)
     assert_visualizations(visualizations, uri, {"report.html": VisualizationType.HTML})
     text = (Path(uri) / "report.html").read_text()
-    assert 'class="banner fail">FAILED' in text
+    assert 'class="banner fail">FAILED' in text and "2 error(s)" in text and "2 skipped" in text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text and "<script>" not in text
-    for header in ("severity", "recording", "file", "column", "line", "message"):
+    for header in ("severity", "recording", "file", "column", "row", "more_rows", "message"):
         assert f"<th>{header}</th>" in text
+    assert "<th>line</th>" not in text
     assert '<tr class="error">' in text and '<tr class="warning">' in text
-    assert "first 2 of 5" in text
+    assert "<td>sensor_data</td>" in text
+    assert '<td class="num">19</td>' in text and '<td class="num">42</td>' in text  # activity, range rows
+    assert "Skipped data (2)" in text
+    for header in ("segment", "seconds", "reason"):
+        assert f"<th>{header}</th>" in text
+    assert "<td>short</td>" in text and "<td>gappy</td>" in text
+    assert "shorter than recording.min_duration_s" in text and "shorter than one window" in text
 
-    materializer.save_visualizations(make_quality_report(passed=True))
+    materializer.save_visualizations(passed)
     text = (Path(uri) / "report.html").read_text()
-    assert 'class="banner ok">PASSED' in text and "no issues found" in text
+    assert 'class="banner ok">PASSED' in text and "0 error(s)" in text
 
 
-def test_quality_report_corrupt_json(store, uri):
+def test_quality_report_html_of_a_clean_report(store, uri, quality_reports):
+    clean = DataQualityReport(passed=True, summary={}, recordings=quality_reports[0].recordings)
+    DataQualityReportMaterializer(uri=uri, artifact_store=store).save_visualizations(clean)
+    text = (Path(uri) / "report.html").read_text()
+    assert "no issues found" in text and "nothing skipped" in text
+
+
+def test_quality_report_corrupt_json(store, uri, quality_reports, monkeypatch):
+    import pickle
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the materializer must never unpickle")
+
+    monkeypatch.setattr(pickle, "load", refuse)
+    monkeypatch.setattr(pickle, "loads", refuse)
     materializer = DataQualityReportMaterializer(uri=uri, artifact_store=store)
-    materializer.save(make_quality_report())
+    materializer.save(quality_reports[1])
     path = Path(uri) / "report.json"
     content = json.loads(path.read_text())
-    path.write_text(json.dumps({k: v for k, v in content.items() if k != "issues"}))
+
+    def write(value):
+        path.write_text(json.dumps(value))
+
+    write({k: v for k, v in content.items() if k != "issues"})
     with pytest.raises(ValueError, match=r"report\.json: missing field\(s\) issues"):
         materializer.load(DataQualityReport)
-    path.write_text(json.dumps({**content, "passed": "yes"}))
+    write({k: v for k, v in content.items() if k != "skipped"})
+    with pytest.raises(ValueError, match=r"report\.json: missing field\(s\) skipped"):
+        materializer.load(DataQualityReport)
+    write({**content, "passed": "yes"})
     with pytest.raises(ValueError, match=r"report\.json: 'passed' must be true/false"):
         materializer.load(DataQualityReport)
+    write({**content, "passed": True})
+    with pytest.raises(ValueError, match=r"report\.json: 'passed' is True but the report lists 2 error"):
+        materializer.load(DataQualityReport)
+    write({**content, "issues": [{**content["issues"][0], "severity": "fatal"}]})
+    with pytest.raises(ValueError, match=r"report\.json: malformed issue"):
+        materializer.load(DataQualityReport)
+    write({**content, "skipped": [{"recording": "r1"}]})
+    with pytest.raises(ValueError, match=r"report\.json: malformed"):
+        materializer.load(DataQualityReport)
+    write({**content, "format_version": 3})
+    with pytest.raises(ValueError, match=r"format_version 3 is not supported"):
+        materializer.load(DataQualityReport)
+    write(content)
     path.write_text(path.read_text()[:-10])
     with pytest.raises(ValueError, match=r"report\.json: corrupt"):
         materializer.load(DataQualityReport)
+
+
+def test_quality_report_version_1_files_still_load(store, uri, quality_reports):
+    report = quality_reports[1]
+    materializer = DataQualityReportMaterializer(uri=uri, artifact_store=store)
+    materializer.save(report)
+    path = Path(uri) / "report.json"
+    content = json.loads(path.read_text())
+    path.write_text(json.dumps({**{k: v for k, v in content.items() if k != "skipped"}, "format_version": 1}))
+    loaded = materializer.load(DataQualityReport)
+    assert loaded.issues == report.issues and loaded.skipped == []
 
 
 # -------------------------------------------------------- EvaluationReport
