@@ -53,8 +53,12 @@ def ingest_recordings(
         len(report.recordings), len(sensor_data), data_config.sampling_rate_hz, data_dir,
         len(report.warnings), len(report.skipped), report.skipped_seconds,
     )
-    for warning in report.warnings[: data_schema.max_issues_reported]:
+    shown = 5  # the console shows a few; the data_quality_report artifact lists every one
+    for warning in report.warnings[:shown]:
         logger.warning("%s", warning)
+    if len(report.warnings) > shown:
+        logger.warning("... and %d more warning(s): see the data_quality_report artifact in the dashboard",
+                       len(report.warnings) - shown)
     log_metadata(
         metadata={
             "data_dir": str(data_dir),

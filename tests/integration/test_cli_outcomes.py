@@ -105,3 +105,44 @@ def test_debug_shows_the_traceback(trained_run):
     result = run_cli("--pipeline", "deploy", "--model", "no-such-model", "--debug")
     assert result.returncode == int(ExitCode.NO_MODEL)
     assert "Error (model not found" in result.stderr and "Traceback" in result.stderr
+
+
+def _break(folder, kind: str) -> str:
+    """Give one recording one defect of a class the ingest unit tests cover; returns the expected words."""
+    acc = folder / "accelerometer.csv"
+    lines = acc.read_text().splitlines()
+    if kind == "delimiter":
+        acc.write_text("\n".join(line.replace(",", ";") for line in lines) + "\n")
+        return "delimiter"
+    if kind == "not a number":
+        fields = lines[5].split(",")
+        fields[1] = "abc"
+        lines[5] = ",".join(fields)
+    elif kind == "duplicate":
+        lines[7] = lines[6]
+    elif kind == "range":
+        fields = lines[9].split(",")
+        fields[3] = "99"
+        lines[9] = ",".join(fields)
+    elif kind == "missing labels":
+        (folder / "labels.csv").unlink()
+        return "labels.csv"
+    elif kind == "unknown activity":
+        labels = (folder / "labels.csv").read_text().splitlines()
+        labels[1] = ",".join(labels[1].split(",")[:2] + ["jogging"])
+        (folder / "labels.csv").write_text("\n".join(labels) + "\n")
+        return "unknown activity 'jogging'"
+    acc.write_text("\n".join(lines) + "\n")
+    return {"not a number": "is not a number", "duplicate": "duplicate timestamp", "range": "plausible range"}[kind]
+
+
+def test_every_bad_input_class_is_listed_in_one_short_failure(trained_run, tiny_data, tiny_config, tmp_path):
+    bad = tmp_path / "many-bad"
+    shutil.copytree(tiny_data, bad)
+    recordings = sorted(p for p in bad.iterdir() if p.is_dir())
+    kinds = ["delimiter", "not a number", "duplicate", "range", "missing labels", "unknown activity"]
+    expected = [_break(recording, kind) for recording, kind in zip(recordings * 2, kinds, strict=False)]
+    result = run_cli("--pipeline", "train", "--config", str(tiny_config), "--data-dir", str(bad))
+    block = "\n".join(_failure(result, ExitCode.BAD_DATA))
+    for words in expected:
+        assert words in block, (words, block)
