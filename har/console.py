@@ -33,6 +33,8 @@ NOISE = re.compile(
         r"Failed to disable MLflow autologging", r"Creating initial MLflow database tables",
         r"^Updating database tables", r"without specifying model signature",
         r"^Reusing existing build", r"^Caching is disabled", r"^Tracking URI",
+        r"^Deploying model server for .* with the following configuration", r"^Adding BentoML requirement",
+        r"^Created a new BentoML deployment service", r"is deprecated and will be removed",
     ])
 )
 STACK_LISTING = re.compile(r"^\s{2}[a-z_]+: \S+$")  # "  orchestrator: default" under "Using stack:"
