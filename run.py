@@ -35,6 +35,8 @@ from har.outcomes import BadInput, ConfigError, ExitCode, ModelNotFound, StackUn
 
 DEFAULT_CONFIGS = {"train": "configs/train.yaml", "deploy": "configs/deploy.yaml",
                    "inference": "configs/inference.yaml", "drift": "configs/drift.yaml"}
+PIPELINES = {"train": "training_pipeline", "deploy": "deployment_pipeline", "inference": "inference_pipeline",
+             "drift": "drift_pipeline"}
 # Stacks whose steps run in images built from the Dockerfile, and their run settings.
 IMAGE_STACKS = {"har_docker": ROOT / "configs" / "stacks" / "docker.yaml",
                 "har_k8s": ROOT / "configs" / "stacks" / "kubernetes" / "settings.yaml"}
@@ -89,7 +91,9 @@ def dispatch(pipeline_name: str, dataset_name: str | None, config_path: str | No
              model_name: str | None, no_cache: bool, stack: str, retrain_config: str | None,
              list_deployments: bool, stop_deployments: bool, debug: bool, started: float) -> None:
     from har.profiles import load_dataset
+    from mlops import housekeeping
 
+    housekeeping()  # runs whose process died -> failed; empty model versions of failed runs -> removed
     dataset = load_dataset(dataset_name, ROOT)
     model_name = model_name or dataset.model_name
     if list_deployments or stop_deployments:
@@ -125,8 +129,7 @@ def import_pipeline(pipeline_name: str, debug: bool) -> Any:
 
     with quiet_native_stderr(enabled=not debug):
         import pipelines
-    return {"train": pipelines.training_pipeline, "deploy": pipelines.deployment_pipeline,
-            "inference": pipelines.inference_pipeline, "drift": pipelines.drift_pipeline}[pipeline_name]
+    return getattr(pipelines, PIPELINES[pipeline_name])
 
 
 def compose(config_file: Path, pipeline: Any, dataset: Any, model_name: str, no_cache: bool) -> Dict[str, Any]:
@@ -313,15 +316,19 @@ def manage_deployments(stop: bool, model_name: str) -> None:
     deployer = Client().active_stack.model_deployer
     if deployer is None:
         raise StackUnavailable("the active stack has no model deployer")
-    if stop:
+    if stop:  # every deployment of the model, any version, with all its processes; ports checked free
         click.echo(f"Stopped {stop_deployments(deployer, model_name)} deployment(s) of {model_name}")
         return
     rows = list_deployments(deployer, model_name)
     if not rows:
         click.echo(f"No deployments of {model_name}")
     for row in rows:
-        click.echo(f"{row['uuid']}  version {row['model_version']}  {'running' if row['running'] else 'stopped'}  "
-                   f"{row['url']}  bento {row['bento']}  pid {row['pid']}")
+        click.echo(f"{row['uuid']}  version {row['model_version']}  {row['state']}  {row['url']}  "
+                   f"port {row['port']}  bento {row['bento']}  pids {' '.join(map(str, row['pids'])) or '-'}")
+    if any(row["state"] != "running" for row in rows):
+        click.echo(f"Not serving: its processes died (killed, reboot) or it was stopped. Restore the production "
+                   f"version: {CLI} --pipeline deploy --model {model_name} (replaces the dead deployment, ends "
+                   "leftover processes and frees the port)")
 
 
 def launch(pipeline: Any, run_config: Dict[str, Any], read_only: list[Path] = (), mounts: list[Path] = (),
@@ -413,13 +420,11 @@ def fail(error: BaseException, pipeline_name: str, debug: bool) -> None:
 
 def failed_step_exception(pipeline_name: str) -> tuple[str | None, str | None]:
     """(exception class path, message) of the failed step of the latest run of the pipeline, if any."""
-    names = {"train": "training_pipeline", "deploy": "deployment_pipeline", "inference": "inference_pipeline",
-             "drift": "drift_pipeline"}
     try:
         from zenml.client import Client
         from zenml.enums import ExecutionStatus
 
-        run = Client().get_pipeline(names[pipeline_name]).runs[0]
+        run = Client().get_pipeline(PIPELINES[pipeline_name]).runs[0]
         for step in run.steps.values():
             if step.status == ExecutionStatus.FAILED and step.exception_info is not None:
                 return step.exception_info.source, step.exception_info.message
