@@ -8,7 +8,11 @@
 without it the data is in the training units (g, rad/s). Accelerometer data
 that does not read about 1 g after conversion gets 422 naming the unit it
 looks like.
-    GET  /healthz /livez /readyz /metrics /docs   (BentoML's own)
+    GET  /healthz /livez /readyz /metrics (BentoML's own), / (Swagger UI; /docs redirects to it), /docs.json
+
+Errors all have one shape, {"error": "...", "status": 400}, declared in /docs.json. With API keys
+configured (HAR_API_KEYS, comma-separated, or the file HAR_API_KEYS_FILE), /predict, /predict_stream and
+/model_info (and /metrics with HAR_METRICS_AUTH=1) need `Authorization: Bearer <key>`; probes stay open.
 
 The model, its normaliser and its serving config come from the BentoML model
 store (tag in `deployment.json`, written by the deploy pipeline next to this
@@ -18,8 +22,10 @@ file in the Bento). Request validation, stream windowing and inference are
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
+import logging
 import os
 from http import HTTPStatus
 from pathlib import Path
@@ -29,20 +35,42 @@ import bentoml
 import numpy as np
 import orjson
 from bentoml.exceptions import BentoMLException
-from pydantic import Field
+from pydantic import Field, ValidationError
 
-from har.serving import MicroBatcher, Predictor, RequestError, check_windows, stream_to_windows
+from har.serving import (
+    ERROR_SCHEMA,
+    ApiKeys,
+    MicroBatcher,
+    Predictor,
+    RequestError,
+    as_error_body,
+    check_windows,
+    error_body,
+    stream_to_windows,
+)
 
 _HERE = Path(__file__).resolve().parent
 _DEPLOYMENT = json.loads((_HERE / "deployment.json").read_text()) if (_HERE / "deployment.json").exists() else {}
 MODEL_TAG = os.environ.get("HAR_MODEL_TAG") or _DEPLOYMENT.get("model_tag", "har-activity-classifier:latest")
 MAX_BODY_BYTES = int(os.environ.get("HAR_MAX_BODY_BYTES") or _DEPLOYMENT.get("max_body_bytes", 32 * 1024 * 1024))
+API_KEYS = ApiKeys.from_env()  # HAR_API_KEYS / HAR_API_KEYS_FILE; none: the endpoints are open
+METRICS_AUTH = os.environ.get("HAR_METRICS_AUTH", "") == "1"
 
 MAX_BATCH = 512  # windows per model call; larger requests are split
+OFFLOAD_BYTES = 256 * 1024  # larger bodies are parsed (and big requests windowed) in a thread, off the event loop
+UNKNOWN_PATH = "/{unknown}"  # the one metrics label (and route) of every path the service does not have
+PROBES = ("/livez", "/readyz", "/healthz")
+API_ERRORS = {400: "invalid request (shape, values, JSON, units)", 401: "missing or invalid API key (only when "
+              "API keys are configured)", 413: "too many windows or samples, or a body over the size limit",
+              415: "unsupported content type", 422: "accelerometer data not in the declared unit",
+              429: "too many concurrent requests", 500: "internal error", 503: "service unavailable",
+              504: "timeout"}
 
 predictions_counter = bentoml.metrics.Counter(
     name="har_predictions", documentation="Windows classified, by predicted activity.", labelnames=["activity"]
 )
+# BentoML logs every rejected request as an ERROR with a full traceback (~1.2 KB); a client error is one line.
+rejections = logging.getLogger("bentoml._internal.server.http_app")
 
 
 class ClientError(BentoMLException):
@@ -53,18 +81,57 @@ def _fail(error: RequestError) -> ClientError:
     return ClientError(str(error), error_code=HTTPStatus(error.status))
 
 
-class BodySizeLimit:
-    """ASGI middleware: 413 before reading a body larger than the limit (declared or streamed)."""
+class _OneLineClientErrors(logging.Filter):
+    """BentoML's 'Exception on /path [POST]' + traceback for a client error -> one short WARNING line."""
 
-    def __init__(self, app: Any, max_bytes: int):
-        self.app, self.max_bytes = app, max_bytes
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        status = error.error_code.value if isinstance(error, BentoMLException) else 400
+        if isinstance(error, ValidationError) or (isinstance(error, BentoMLException) and status < 500):
+            record.msg, record.args = "rejected %s %s: %s %s", (*reversed(record.args or ("?", "?")), status,
+                                                                   str(error).splitlines()[0][:200])
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+rejections.addFilter(_OneLineClientErrors())
+
+
+async def _answer_error(send: Any, status: int, message: str, headers: tuple = ()) -> None:
+    body = error_body(message, status)
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            *headers]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class RequestGate:
+    """ASGI middleware inside BentoML's metrics (its answers are counted): unknown paths 404, API keys 401,
+    bodies over the size limit 413 before they are read (declared or streamed)."""
+
+    def __init__(self, app: Any, max_bytes: int, keys: ApiKeys, protected: tuple):
+        self.app, self.max_bytes, self.keys, self.protected = app, max_bytes, keys, protected
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        declared = dict(scope.get("headers") or []).get(b"content-length")
+        path = scope["path"]
+        if path == UNKNOWN_PATH:
+            requested = str(scope.get("har.requested_path", "?"))[:100]
+            rejections.warning("rejected %s %s: 404", scope["method"], requested)
+            return await _answer_error(send, 404, f"no endpoint {requested}; the endpoints: POST /predict, "
+                                       "/predict_stream, /model_info; GET /livez, /readyz, /healthz, /metrics, /, "
+                                       "/docs.json")
+        headers = dict(scope.get("headers") or [])
+        if path in self.protected and not self.keys.allows(headers.get(b"authorization")):
+            rejections.warning("rejected %s %s: 401", scope["method"], path)
+            return await _answer_error(send, 401, "missing or invalid API key; send 'Authorization: Bearer <key>'",
+                                       ((b"www-authenticate", b"Bearer"),))
+        declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            return await self._reject(send)
+            rejections.warning("rejected %s %s: 413 (%s bytes declared)", scope["method"], path, declared.decode())
+            return await _answer_error(send, 413, f"request body over {self.max_bytes} bytes; split the request")
         seen = 0
 
         async def limited_receive() -> dict:
@@ -72,17 +139,98 @@ class BodySizeLimit:
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.max_bytes:
-                raise ClientError(f"request body over {self.max_bytes} bytes",
+                raise ClientError(f"request body over {self.max_bytes} bytes; split the request",
                                   error_code=HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
             return message
 
         return await self.app(scope, limited_receive, send)
 
-    async def _reject(self, send: Any) -> None:
-        body = json.dumps({"error": f"request body over {self.max_bytes} bytes; split the request"}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+
+class EdgeGuard:
+    """ASGI wrapper around the whole BentoML app, outside its metrics middleware.
+
+    - An unknown path becomes `UNKNOWN_PATH` before BentoML's metrics label requests by their raw path
+      (every random 404 used to add ~20 series to /metrics, for good); `RequestGate` answers it 404.
+    - Every error response (BentoML's `[{"error": ...}]`, Starlette's plain text, ...) is rewritten into the
+      one shape `{"error": ..., "status": ...}` that the OpenAPI schema declares.
+    - `GET /docs` redirects to the Swagger UI at `/`.
+    """
+
+    def __init__(self, app: Any):
+        self.app = app
+        self._exact: set | None = None
+        self._prefixes: tuple = ()
+
+    def _learn_routes(self) -> None:
+        from starlette.routing import Mount, Route
+        from starlette.staticfiles import StaticFiles
+
+        exact, prefixes = {"/docs"}, []
+        for route in self.app.routes:
+            if isinstance(route, Route) and not route.param_convertors:
+                exact.add(route.path)
+            elif isinstance(route, Mount) and isinstance(route.app, StaticFiles) and route.app.directory:
+                folder = Path(route.app.directory)
+                exact.update(f"{route.path}/{p.relative_to(folder).as_posix()}" for p in folder.rglob("*")
+                             if p.is_file())
+            else:  # parametrised or mounted apps: known by prefix
+                prefixes.append(getattr(route, "path", "/").split("{")[0] or "/")
+        self._exact, self._prefixes = exact, tuple(prefixes)
+
+    def known(self, path: str) -> bool:
+        if self._exact is None:
+            self._learn_routes()
+        return path in self._exact or path.startswith(self._prefixes)
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        if scope["path"] == "/docs":
+            return await send_redirect(send, "/")
+        if not self.known(scope["path"]):
+            scope = {**scope, "path": UNKNOWN_PATH, "raw_path": UNKNOWN_PATH.encode(),
+                     "har.requested_path": scope["path"]}
+        if scope["method"] == "HEAD":
+            return await self.app(scope, receive, send)
+        start: dict | None = None
+        parts: List[bytes] = []
+
+        async def send_errors_in_shape(message: dict) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start" and message["status"] >= 400:
+                start = message
+                return
+            if start is None or message["type"] != "http.response.body":
+                return await send(message)
+            parts.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            body = as_error_body(start["status"], b"".join(parts))
+            headers = [(k, v) for k, v in start.get("headers", []) if k.lower() not in (b"content-length",
+                                                                                       b"content-type")]
+            await send({**start, "headers": [*headers, (b"content-type", b"application/json"),
+                                             (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+
+        return await self.app(scope, receive, send_errors_in_shape)
+
+
+async def send_redirect(send: Any, location: str) -> None:
+    await send({"type": "http.response.start", "status": 307,
+                "headers": [(b"location", location.encode()), (b"content-length", b"0")]})
+    await send({"type": "http.response.body", "body": b""})
+
+
+def _parse(body: bytes) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise ClientError(f"request body is not valid JSON: {error}", error_code=HTTPStatus.BAD_REQUEST) from None
+
+
+async def _off_loop(func: Any, *args: Any, big: bool) -> Any:
+    """Large work in a thread so the event loop keeps answering other requests; small work inline (no hop)."""
+    return await asyncio.to_thread(func, *args) if big else func(*args)
 
 
 class _FastJSONInput(bentoml.IODescriptor):
@@ -91,22 +239,31 @@ class _FastJSONInput(bentoml.IODescriptor):
     BentoML's generic path validates every number of a 64-window body through
     pydantic (~9 ms, 70 % of the CPU time per request under load); orjson
     parses the same body in ~3 ms and `har.serving` checks shape, type and
-    finiteness on the numpy array. The fields still document the API (/docs).
+    finiteness on the numpy array. The fields still document the API (/docs.json).
     """
 
     @classmethod
     async def from_http_request(cls, request: Any, serde: Any) -> Any:
         body = await request.body()
-        try:
-            content = orjson.loads(body)
-        except orjson.JSONDecodeError as error:
-            raise ClientError(f"request body is not valid JSON: {error}", error_code=HTTPStatus.BAD_REQUEST) from None
+        content = await _off_loop(_parse, body, big=len(body) > OFFLOAD_BYTES)
         required = [name for name, field in cls.model_fields.items() if field.is_required()]
         missing = [name for name in required if not isinstance(content, dict) or name not in content]
         if missing:
             raise ClientError(f"expected a JSON object with field(s) {', '.join(required)}; missing: "
                               f"{', '.join(missing)}", error_code=HTTPStatus.BAD_REQUEST)
         return cls.model_construct(**{name: content[name] for name in cls.model_fields if name in content})
+
+
+class NoInput(bentoml.IODescriptor):
+    """No input: the body is not read, whatever its content type (multipart used to answer 500)."""
+
+    @classmethod
+    async def from_http_request(cls, request: Any, serde: Any) -> Any:
+        return cls.model_construct()
+
+
+def _many(value: Any, rows: int) -> bool:
+    return isinstance(value, list) and len(value) > rows
 
 
 UNITS_DESCRIPTION = (
@@ -165,7 +322,8 @@ class HARClassifier:
     async def predict(self, windows: Any, units: Any = None) -> Dict[str, Any]:
         """Classify a batch of windows: one label, the class probabilities and the model version per window."""
         try:
-            array = check_windows(windows, self.config, units)
+            array = await _off_loop(check_windows, windows, self.config, units,
+                                    big=_many(windows, 16))
         except RequestError as error:
             raise _fail(error) from None
         return {"predictions": await self._answer(array), "model_version": self.config.model_version}
@@ -174,18 +332,80 @@ class HARClassifier:
     async def predict_stream(self, timestamps: Any, samples: Any, units: Any = None) -> Dict[str, Any]:
         """Raw samples of any length, windowed server-side exactly as in training; a label per window."""
         try:
-            windows, starts = stream_to_windows(timestamps, samples, self.config, units)
+            windows, starts = await _off_loop(stream_to_windows, timestamps, samples, self.config, units,
+                                              big=_many(samples, 4096))
         except RequestError as error:
             raise _fail(error) from None
         return {"predictions": await self._answer(windows, starts), "model_version": self.config.model_version,
                 "window_size": self.config.window_size, "step": self.config.step,
                 "sample_rate_hz": self.config.sample_rate_hz}
 
-    @bentoml.api(route="/model_info")
+    @bentoml.api(route="/model_info", input_spec=NoInput)
     def model_info(self) -> Dict[str, Any]:
         """The served model and the input it expects, with each stream's channels and units."""
         return {**self.config.to_dict(), "model_tag": str(self.bento_model.tag),
                 "max_body_bytes": MAX_BODY_BYTES}
 
 
-HARClassifier.add_asgi_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+
+def openapi_with_errors(spec: Dict[str, Any], api_routes: tuple, keys: bool, metrics_auth: bool) -> Dict[str, Any]:
+    """BentoML's schema with the errors the service really answers: one `Error` shape, every status, and the
+    bearer-key security of the protected endpoints when API keys are configured."""
+    components = spec.setdefault("components", {})
+    components.setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    if keys:
+        components["securitySchemes"] = {"apiKey": {
+            "type": "http", "scheme": "bearer",
+            "description": "One of the keys in HAR_API_KEYS / HAR_API_KEYS_FILE: 'Authorization: Bearer <key>'."}}
+
+    def error(description: str) -> Dict[str, Any]:
+        return {"description": description,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+    for path, item in spec.get("paths", {}).items():
+        for operation in item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            kept = {str(code): answer for code, answer in operation["responses"].items() if int(code) < 400}
+            protected = path in api_routes or (path == "/metrics" and metrics_auth)
+            codes = dict(API_ERRORS) if path in api_routes else {500: API_ERRORS[500], 503: API_ERRORS[503]}
+            if not protected or not keys:
+                codes.pop(401, None)
+            elif path == "/metrics":
+                codes[401] = API_ERRORS[401]
+            operation["responses"] = {**kept, **{str(code): error(text) for code, text in sorted(codes.items())}}
+            if protected and keys:
+                operation["security"] = [{"apiKey": []}]
+    return spec
+
+
+class _Spec:
+    """BentoML's OpenAPI specification object, whose `asdict()` (what /docs.json serves) adds the errors."""
+
+    def __init__(self, spec: Any, service: Any):
+        self._spec, self._service = spec, service
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._spec, name)
+
+    def asdict(self) -> Dict[str, Any]:
+        routes = tuple(api.route for api in self._service.apis.values())
+        return openapi_with_errors(self._spec.asdict(), routes, API_KEYS.enabled, METRICS_AUTH)
+
+
+class _GuardedService(type(HARClassifier)):
+    """HARClassifier's own type: its ASGI app is wrapped in `EdgeGuard`, its schema declares the errors."""
+
+    __slots__ = ()
+
+    def to_asgi(self, is_main: bool = True) -> Any:
+        return EdgeGuard(super().to_asgi(is_main=is_main))
+
+    @property
+    def openapi_spec(self) -> Any:
+        return _Spec(super().openapi_spec, self)
+
+
+HARClassifier.__class__ = _GuardedService  # BentoML builds the app from this object: wrap it from outside
+_PROTECTED = tuple(api.route for api in HARClassifier.apis.values()) + (("/metrics",) if METRICS_AUTH else ())
+HARClassifier.add_asgi_middleware(RequestGate, max_bytes=MAX_BODY_BYTES, keys=API_KEYS, protected=_PROTECTED)

@@ -10,6 +10,8 @@ Measures, against the deployed service and against `naive_fastapi_app.py`
   - the error count of a --soak seconds sustained mixed load on the service.
 The load generator is a minimal keep-alive HTTP/1.1 client on asyncio so it
 takes little CPU from the server on a 2-core machine. Prints figures; asserts nothing.
+With `HAR_API_KEY` set, every request sends `Authorization: Bearer $HAR_API_KEY` (a service started with
+HAR_API_KEYS needs it).
 """
 
 from __future__ import annotations
@@ -30,8 +32,15 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def auth_headers() -> dict:
+    """`Authorization: Bearer $HAR_API_KEY` when the variable is set."""
+    key = os.environ.get("HAR_API_KEY")
+    return {"Authorization": f"Bearer {key}"} if key else {}
+
+
 def _request(host: str, port: int, path: str, body: bytes) -> bytes:
-    return (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+    extra = "".join(f"{name}: {value}\r\n" for name, value in auth_headers().items())
+    return (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n{extra}"
             f"Content-Length: {len(body)}\r\nConnection: keep-alive\r\n\r\n").encode() + body
 
 
@@ -64,9 +73,10 @@ async def _client(host: str, port: int, payload: bytes, deadline: float, max_req
         writer.close()
 
 
-def load(url: str, body: dict, clients: int, seconds: float, max_requests: int = 10**9) -> dict:
+def load(url: str, body: dict, clients: int, seconds: float, max_requests: int = 10**9,
+         path: str = "/predict") -> dict:
     parsed = urlparse(url)
-    payload = _request(parsed.hostname, parsed.port, "/predict", json.dumps(body).encode())
+    payload = _request(parsed.hostname, parsed.port, path, json.dumps(body).encode())
     stats = {"latencies": [], "errors": 0}
 
     async def main() -> float:
@@ -80,7 +90,7 @@ def load(url: str, body: dict, clients: int, seconds: float, max_requests: int =
     latencies = np.array(stats["latencies"]) * 1000
     n = len(latencies)
     return {"requests": n, "errors": stats["errors"], "statuses": sorted(stats.get("statuses", [])),
-            "windows_per_s": n * len(body["windows"]) / elapsed,
+            "windows_per_s": n * len(body.get("windows", [None])) / elapsed,
             "p50_ms": float(np.percentile(latencies, 50)) if n else float("nan"),
             "p99_ms": float(np.percentile(latencies, 99)) if n else float("nan")}
 
@@ -91,7 +101,7 @@ def wait_ready(url: str, body: dict, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if httpx.post(url + "/predict", json=body, timeout=5).status_code == 200:
+            if httpx.post(url + "/predict", json=body, headers=auth_headers(), timeout=5).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
@@ -138,7 +148,7 @@ def main() -> None:
 
     import httpx
 
-    info = httpx.post(args.url + "/model_info", json={}, timeout=10).json()
+    info = httpx.post(args.url + "/model_info", json={}, headers=auth_headers(), timeout=10).json()
     import bentoml
 
     model_dir = bentoml.models.get(info["model_tag"]).path

@@ -119,3 +119,61 @@ def assign_labels(
     safe = np.maximum(idx, 0)
     covered = (idx >= 0) & (grid_t < ends[safe])
     return np.where(covered, names[safe], "")
+
+
+def resample_streams_sparse(
+    streams: Dict[str, Tuple[np.ndarray, np.ndarray]],
+    rate_hz: float,
+    tolerance_s: float,
+) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`resample_streams` whose work and memory grow with the sample count, never the time span.
+
+    Same grid, values and segment ids, but only the grid points within
+    `tolerance_s` of a sample of the shortest stream are evaluated (a valid
+    point needs every stream close by, so it is among them); `resample_streams`
+    allocates every point from start to end, i.e. gigabytes for a few samples
+    that span days. For untrusted input (the HTTP stream endpoint).
+    """
+    if not streams:
+        raise ValueError("resample_streams needs at least one stream")
+    if rate_hz <= 0 or tolerance_s <= 0:
+        raise ValueError(f"rate_hz and tolerance_s must be positive, got {rate_hz} and {tolerance_s}")
+    checked = {name: _check_stream(name, t, v) for name, (t, v) in streams.items()}
+    n_channels = sum(v.shape[1] for _, v in checked.values())
+    start = max(float(t[0]) for t, _ in checked.values())
+    end = min(float(t[-1]) for t, _ in checked.values())
+    if end < start:
+        return (np.empty(0, dtype=np.float64), np.empty((0, n_channels), dtype=np.float32),
+                np.empty(0, dtype=np.int32))
+    n = int(np.floor((end - start) * rate_hz + 1e-3)) + 1  # resample_streams' grid size, never allocated
+
+    # Grid indices near each sample of the shortest stream (one more on each side absorbs rounding),
+    # merged into runs; both bounds are non-decreasing because t is sorted.
+    anchor = min((t for t, _ in checked.values()), key=len)
+    lo = np.clip(np.floor((anchor - tolerance_s - _EPS_S - start) * rate_hz) - 1, 0, n - 1).astype(np.int64)
+    hi = np.clip(np.ceil((anchor + tolerance_s + _EPS_S - start) * rate_hz) + 1, 0, n - 1).astype(np.int64)
+    new_run = np.ones(lo.size, dtype=bool)
+    new_run[1:] = lo[1:] > hi[:-1] + 1
+    first = np.flatnonzero(new_run)
+    run_lo = lo[first]
+    run_hi = np.maximum.reduceat(hi, first)
+    lengths = run_hi - run_lo + 1
+    offsets = np.repeat(run_lo - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+    index = np.arange(int(lengths.sum()), dtype=np.int64) + offsets
+
+    grid = start + index.astype(np.float64) / rate_hz  # the same float operations as resample_streams
+    valid = np.ones(grid.size, dtype=bool)
+    for t, _ in checked.values():
+        valid &= _nearest_distance(t, grid) <= tolerance_s + _EPS_S
+    grid, kept = grid[valid], index[valid]
+
+    out = np.empty((grid.size, n_channels), dtype=np.float32)
+    col = 0
+    for t, values in checked.values():
+        for k in range(values.shape[1]):
+            out[:, col] = np.interp(grid, t, values[:, k])
+            col += 1
+    segments = np.zeros(kept.size, dtype=np.int32)
+    if kept.size > 1:
+        segments[1:] = np.cumsum(np.diff(kept) > 1, dtype=np.int64).astype(np.int32)
+    return grid, out, segments

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
+import hmac
 import json
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Sequence, Tuple
 
 import numpy as np
 
-from har.resampling import resample_streams
+from har.resampling import resample_streams_sparse
 from har.types import ChannelNormalizer
 from har.units import check_acceleration_unit
 from har.windowing import segment_bounds, sliding_windows, window_starts
@@ -31,12 +34,93 @@ NORMALIZER_FILE = "normalizer.json"
 SERVING_CONFIG_FILE = "serving.json"
 
 
+MAX_TIMESTAMP_MS = 1e13  # epoch milliseconds of the year 2286: anything later is another unit (us, ns) or garbage
+
+
 class RequestError(ValueError):
     """A client error: the message says what was expected. `status` is the HTTP code to answer with."""
 
     def __init__(self, message: str, status: int = 400):
         super().__init__(message)
         self.status = status
+
+
+# --- the one error shape of every error the service answers --------------------------------------------------
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "title": "Error",
+    "description": "Every error the service answers (4xx and 5xx) has this shape.",
+    "required": ["error", "status"],
+    "properties": {"error": {"type": "string", "description": "What was wrong and what was expected."},
+                   "status": {"type": "integer", "description": "The HTTP status code, repeated."}},
+    "additionalProperties": False,
+}
+
+
+def error_body(message: str, status: int) -> bytes:
+    """`{"error": message, "status": status}` as JSON bytes."""
+    return json.dumps({"error": message, "status": status}).encode()
+
+
+def as_error_body(status: int, body: bytes) -> bytes:
+    """Any error response body (BentoML's `[{"error": ...}]` or `{"error": ..., "detail": ...}`, Starlette's
+    plain text) rewritten into the one error shape."""
+    try:
+        content: Any = json.loads(body) if body else None
+    except ValueError:
+        content = None
+    items = content if isinstance(content, list) else [content]
+    messages = [str(item["error"]) for item in items if isinstance(item, dict) and "error" in item]
+    if messages:
+        details = [item.get("detail") for item in items if isinstance(item, dict) and item.get("detail")]
+        message = "; ".join(messages) + (f": {json.dumps(details)[:500]}" if details else "")
+    else:
+        message = body.decode("utf-8", "replace").strip()[:500] or _REASONS.get(status, "error")
+    return error_body(message, status)
+
+
+_REASONS = {400: "bad request", 401: "missing or invalid API key", 404: "not found", 405: "method not allowed",
+            413: "request body too large", 415: "unsupported media type", 500: "internal server error",
+            503: "service unavailable", 504: "timeout"}
+
+
+# --- optional API keys ----------------------------------------------------------------------------------------
+
+class ApiKeys:
+    """The valid API keys (several at once, for rotation), compared in constant time.
+
+    From `HAR_API_KEYS` (comma-separated) and/or the file `HAR_API_KEYS_FILE`
+    (keys separated by commas or new lines). None configured: no key is needed.
+    Only SHA-256 digests are kept and compared, so every comparison has the
+    same length and takes the same time whichever key (or prefix) is tried.
+    """
+
+    def __init__(self, keys: Sequence[str]):
+        self._digests = [hashlib.sha256(key.encode()).digest() for key in keys]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ApiKeys:
+        environ = os.environ if environ is None else environ
+        text = environ.get("HAR_API_KEYS", "")
+        if environ.get("HAR_API_KEYS_FILE"):
+            text += "," + Path(environ["HAR_API_KEYS_FILE"]).read_text()
+        return cls([key.strip() for key in text.replace("\n", ",").split(",") if key.strip()])
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self._digests)
+
+    def allows(self, authorization: str | bytes | None) -> bool:
+        """True for `Bearer <a valid key>` (or when no keys are configured)."""
+        if not self._digests:
+            return True
+        if isinstance(authorization, bytes):
+            authorization = authorization.decode("latin-1")
+        scheme, _, key = (authorization or "").strip().partition(" ")
+        digest = hashlib.sha256(key.strip().encode("utf-8", "replace")).digest()
+        matches = [hmac.compare_digest(digest, valid) for valid in self._digests]  # no early exit
+        return scheme.lower() == "bearer" and any(matches)
 
 
 GRAVITY_UNIT = "g"  # a stream in this canonical unit measures acceleration with gravity: check_acceleration_unit
@@ -187,17 +271,44 @@ def _mismatch_message(name: str, mismatch: Any, stream: StreamUnits) -> str:
     return f"{name} data is not in {mismatch.declared_unit}: {mismatch.describe()}; {fix}"
 
 
+def numbers(value: Any) -> np.ndarray | None:
+    """`value` (nested lists from JSON, or an array) as a numeric array; None if anything in it is not a number.
+
+    Strings, booleans, null and ragged nesting are refused: `np.asarray(..., dtype=float)` would
+    quietly turn "0.5" and true into numbers. Without a dtype numpy keeps strings and None visible in
+    the array's dtype; a boolean among numbers becomes 0 or 1, so only rows holding an exact 0 or 1
+    are looked at in Python (real sensor rows rarely do).
+    """
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError):  # ragged
+        return None
+    if array.dtype.kind not in "fiu":
+        return None
+    if isinstance(value, list) and array.size:
+        rows = array.reshape(-1, array.shape[-1]) if array.ndim > 1 else array[None]
+        suspects = np.flatnonzero(((rows == 0) | (rows == 1)).any(axis=1))
+        if suspects.size:
+            nested = [value]
+            for _ in range(array.ndim - 1):
+                nested = [row for rows_ in nested for row in rows_]
+            if any(bool in map(type, nested[i]) for i in suspects.tolist()):
+                return None
+    return array
+
+
 def check_windows(windows: Any, config: ServingConfig, units: Any = None) -> np.ndarray:
     """Validate a batch of windows in the declared `units`; returns float32 `(n, window, channels)` in the
     model's units, or raises RequestError (see `to_canonical_units`)."""
     _declared_units(units, config)  # a bad 'units' is reported before the data
-    try:
-        array = np.asarray(windows, dtype=np.float32)
-    except (TypeError, ValueError) as error:
+    array = numbers(windows)
+    if array is None:
         raise RequestError(
             "'windows' must be a list of windows, each a list of "
-            f"{config.window_size} samples of {len(config.channel_names)} numbers ({error})"
-        ) from None
+            f"{config.window_size} samples of {len(config.channel_names)} numbers (JSON numbers: not strings, "
+            "booleans or null)"
+        )
+    array = array.astype(np.float32, copy=False)
     expected = f"(n, {config.window_size}, {len(config.channel_names)}) = (windows, samples, channels " \
                f"{', '.join(config.channel_names)})"
     if array.ndim == 2 and array.shape == (config.window_size, len(config.channel_names)):
@@ -238,12 +349,12 @@ def stream_to_windows(timestamps_ms: Any, samples: Any, config: ServingConfig,
     training window size and step.
     """
     _declared_units(units, config)
-    try:
-        t = np.asarray(timestamps_ms, dtype=np.float64)
-        x = np.asarray(samples, dtype=np.float64)
-    except (TypeError, ValueError) as error:
+    t, x = numbers(timestamps_ms), numbers(samples)
+    if t is None or x is None:
         raise RequestError(f"'timestamps' must be numbers (epoch ms) and 'samples' a list of "
-                           f"[{', '.join(config.channel_names)}] rows ({error})") from None
+                           f"[{', '.join(config.channel_names)}] rows of numbers (JSON numbers: not strings, "
+                           "booleans or null)")
+    t, x = t.astype(np.float64, copy=False), x.astype(np.float64, copy=False)
     n_channels = len(config.channel_names)
     if t.ndim != 1 or x.ndim != 2 or x.shape[1] != n_channels:
         raise RequestError(f"expected 'timestamps' of shape (n,) and 'samples' of shape (n, {n_channels}) "
@@ -260,13 +371,18 @@ def stream_to_windows(timestamps_ms: Any, samples: Any, config: ServingConfig,
         bad = np.flatnonzero(~np.isfinite(values).reshape(len(values), -1).all(axis=1))
         if len(bad):
             raise RequestError(f"{name}[{bad[0]}] is not a finite number ({len(bad)} such rows)")
+    if t[0] < 0 or t[-1] > MAX_TIMESTAMP_MS:
+        raise RequestError(f"timestamps run from {t[0]:.6g} to {t[-1]:.6g}; expected epoch milliseconds between 0 "
+                           f"and {MAX_TIMESTAMP_MS:.0e} (is the unit micro- or nanoseconds?)")
     steps = np.diff(t)
     if np.any(steps <= 0):
         i = int(np.flatnonzero(steps <= 0)[0]) + 1
         raise RequestError(f"timestamps[{i}] = {t[i]:.3f} is not after timestamps[{i - 1}] = {t[i - 1]:.3f}; "
                            "timestamps must be strictly increasing epoch milliseconds")
     x = to_canonical_units(x, units, config)
-    grid, values, segments = resample_streams(
+    # Sparse: the work follows the sample count, not the time span (a few samples days apart made the
+    # dense grid gigabytes); identical to training's `resample_streams` (tests/unit/test_resampling.py).
+    grid, values, segments = resample_streams_sparse(
         {"stream": (t / 1000.0, x)}, config.sample_rate_hz, config.merge_tolerance_ms / 1000.0
     )
     starts = window_starts(*segment_bounds(segments), config.window_size, config.step)

@@ -129,9 +129,10 @@ def test_bad_requests_get_4xx_with_a_message(deployed, path, body, status, messa
 
 
 def _error(response: httpx.Response) -> str:
-    """The error message(s) of a 4xx, unescaped (BentoML answers `[{"error": "..."}]`)."""
+    """The error message of a 4xx, unescaped: every error is `{"error": "...", "status": <code>}`."""
     body = response.json()
-    return " ".join(item["error"] for item in (body if isinstance(body, list) else [body]))
+    assert set(body) == {"error", "status"} and body["status"] == response.status_code, body
+    return body["error"]
 
 
 def test_units_are_stated_converted_and_checked(deployed, production):

@@ -218,3 +218,13 @@ def test_promtool_parses_every_dashboard_query(tmp_path):
     path.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
     result = subprocess.run(["promtool", "check", "rules", str(path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_prometheus_config_shows_how_to_scrape_a_protected_metrics_endpoint():
+    """With HAR_METRICS_AUTH=1 /metrics needs an API key: the commented block, uncommented, is valid config."""
+    text = PROMETHEUS_FILE.read_text()
+    assert "HAR_METRICS_AUTH=1" in text
+    enabled = re.sub(r"^(\s*)# (authorization:|  type:|  credentials_file:)", r"\1\2", text, flags=re.M)
+    (job,) = [job for job in yaml.safe_load(enabled)["scrape_configs"] if job["job_name"] == "har-service"]
+    assert job["authorization"]["type"] == "Bearer" and job["authorization"]["credentials_file"]
+    assert "credentials:" not in text.replace("credentials_file:", "")  # never a key in the repository

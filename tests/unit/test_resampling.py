@@ -113,3 +113,30 @@ def test_assign_labels_without_intervals():
     assert labels.tolist() == ["", "", "", ""]
     with pytest.raises(ValueError):
         assign_labels(np.arange(4.0), [0.0], [1.0, 2.0], ["a"])
+
+
+def test_sparse_resampling_equals_the_dense_grid_and_ignores_the_span():
+    """The serving path's `resample_streams_sparse` gives exactly `resample_streams`' output (gaps, jitter,
+    several streams of other rates), while its work follows the sample count."""
+    import time
+
+    from har.resampling import resample_streams_sparse
+
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        rate, tolerance = rng.choice([10.0, 50.0, 100.0]), rng.choice([0.01, 0.05, 0.2])
+        streams = {}
+        for s in range(rng.integers(1, 4)):
+            n = int(rng.integers(1, 300))
+            steps = rng.choice([1 / rate, 0.5 / rate, 2 / rate]) * (1 + rng.uniform(-0.3, 0.3, n))
+            gaps = rng.random(n) < 0.03
+            steps[gaps] += rng.exponential(2.0, gaps.sum())
+            streams[f"s{s}"] = (1.7e9 + rng.uniform(0, 0.1) + np.cumsum(steps), rng.normal(size=(n, 2)))
+        for dense, sparse in zip(resample_streams(streams, rate, tolerance),
+                                 resample_streams_sparse(streams, rate, tolerance), strict=True):
+            assert dense.dtype == sparse.dtype
+            np.testing.assert_array_equal(dense, sparse)
+    t = np.concatenate([[0.0], 1e12 + np.arange(128) * 0.02])  # 129 samples over 31,000 years
+    start = time.perf_counter()
+    grid, values, segments = resample_streams_sparse({"s": (t, np.zeros((129, 6)))}, 50.0, 0.05)
+    assert time.perf_counter() - start < 0.1 and len(grid) < 3 * 129 and segments.max() == 1

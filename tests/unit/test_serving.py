@@ -312,3 +312,110 @@ def test_units_conversion_and_check_cost_well_under_a_millisecond_per_window():
     assert np.median(times) < 1e-3, f"check_windows + units: {np.median(times) * 1e3:.3f} ms median"
     array = sitting(128)[None].astype(np.float32)
     assert to_canonical_units(array, None, SENSOR) is array  # canonical input: no copy
+
+
+# --- hostile input: spans, non-numbers, error shape, API keys ------------------------------------------------
+
+def test_a_few_samples_spanning_days_cost_what_their_count_costs():
+    """129 samples 1e5 s apart used to allocate the whole 50 Hz grid of the span (GBs for 1e6 s)."""
+    import tracemalloc
+
+    t = 1_700_000_000_000 + np.arange(129) * 1e5 * 1000 / 128  # 129 samples over 1e5 s
+    tracemalloc.start()
+    start = time.perf_counter()
+    with pytest.raises(RequestError, match="no gap-free run") as error:
+        stream_to_windows(t.tolist(), sitting(129).tolist(), SENSOR)
+    elapsed = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert error.value.status == 400
+    assert elapsed < 0.5 and peak < 5_000_000, f"{elapsed:.3f} s, peak {peak / 1e6:.1f} MB"
+
+
+def test_windows_after_a_long_gap_are_those_of_the_dense_resampling():
+    t = np.concatenate([1_700_000_000_000 + np.arange(300) * 20.0, 1_700_100_000_000 + np.arange(300) * 20.0])
+    windows, starts = stream_to_windows(t, sitting(600), SENSOR)
+    from har.resampling import resample_streams
+    from har.windowing import segment_bounds, window_starts
+
+    grid, values, segments = resample_streams({"s": (t / 1000.0, sitting(600))}, 50.0, 0.05)  # training's way
+    expected = window_starts(*segment_bounds(segments), 128, 64)
+    assert len(windows) == len(expected) == 6
+    np.testing.assert_array_equal(starts, grid[expected] * 1000.0)
+    np.testing.assert_array_equal(windows, sliding_windows(values, expected, 128, 64))
+
+
+@pytest.mark.parametrize("timestamps", [[-1.0] + [float(i) for i in range(1, 200)],
+                                        (1.7e15 + np.arange(200) * 20_000.0).tolist()])  # microseconds
+def test_timestamps_outside_epoch_milliseconds_get_400(timestamps):
+    with pytest.raises(RequestError, match="expected epoch milliseconds between 0 and") as error:
+        stream_to_windows(timestamps, sitting(200).tolist(), SENSOR)
+    assert error.value.status == 400
+
+
+def _with(window: list, value) -> list:
+    window = [row[:] for row in window]
+    window[5][2] = value
+    return window
+
+
+@pytest.mark.parametrize("value", ["0.5", True, False, None, [1.0], {"x": 1}])
+def test_non_numbers_are_refused_not_converted(value):
+    window = np.round(sitting(128), 5).tolist()
+    with pytest.raises(RequestError, match="not strings, booleans or null") as error:
+        check_windows([_with(window, value)], SENSOR)
+    assert error.value.status == 400
+    t = (1_700_000_000_000 + np.arange(128) * 20.0).tolist()
+    with pytest.raises(RequestError, match="not strings, booleans or null"):
+        stream_to_windows(t, _with(window, value), SENSOR)
+    with pytest.raises(RequestError, match="not strings, booleans or null"):
+        stream_to_windows(t[:5] + [value] + t[6:], window, SENSOR)
+    with pytest.raises(RequestError, match="not strings, booleans or null"):
+        check_windows([[[True] * 6] * 128], SENSOR)
+
+
+def test_integers_and_exact_zeros_and_ones_are_numbers():
+    still = [[0, 0, 1, 0.0, 0.0, 0.0]] * 128
+    assert check_windows([still], SENSOR).shape == (1, 128, 6)
+
+
+@pytest.mark.parametrize("status, body, message", [
+    (400, b'[{"error": "bad shape"}]', "bad shape"),  # BentoML's list
+    (400, b'{"error": "1 validation error", "detail": [{"loc": ["x"]}]}', "1 validation error"),
+    (404, b"Not Found", "Not Found"),  # Starlette's plain text
+    (500, b"", "internal server error"),
+    (413, b'{"error": "too big", "status": 413}', "too big"),  # already in shape
+])
+def test_every_error_body_gets_the_one_shape(status, body, message):
+    from har.serving import ERROR_SCHEMA, as_error_body
+
+    content = json.loads(as_error_body(status, body))
+    assert set(content) == set(ERROR_SCHEMA["required"]) and content["status"] == status
+    assert message in content["error"]
+
+
+def test_api_keys_from_env_and_file_several_valid_at_once(tmp_path):
+    from har.serving import ApiKeys
+
+    assert not ApiKeys.from_env({}).enabled and ApiKeys.from_env({}).allows(None)
+    keyfile = tmp_path / "keys"
+    keyfile.write_text("from-file\n\nsecond-file\n")
+    keys = ApiKeys.from_env({"HAR_API_KEYS": " old-key , new-key ", "HAR_API_KEYS_FILE": str(keyfile)})
+    for key in ("old-key", "new-key", "from-file", "second-file"):
+        assert keys.allows(f"Bearer {key}") and keys.allows(f"bearer {key}".encode())
+    for header in (None, "", "old-key", "Bearer", "Bearer old", "Bearer old-key2", "Basic old-key", "Bearer  "):
+        assert not keys.allows(header), header
+
+
+def test_strict_number_check_keeps_single_window_validation_fast():
+    window = np.round(sitting(128), 5).tolist()
+    still = [[0.0, 0.0, 1.0, 0.0, 0.0, 0.0]] * 128  # every row has exact 0/1: the slow path
+    for body in ([window], [still]):
+        for _ in range(20):
+            check_windows(body, SENSOR)
+        times = []
+        for _ in range(200):
+            start = time.perf_counter()
+            check_windows(body, SENSOR)
+            times.append(time.perf_counter() - start)
+        assert np.median(times) < 5e-4, f"{np.median(times) * 1e6:.0f} us"
