@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -129,7 +130,9 @@ def _check_header(
         with open(path, encoding="utf-8-sig", newline="") as handle:
             first_line = handle.readline()
     except UnicodeDecodeError:
-        rep.error("file is not UTF-8 text (expected a UTF-8 encoded CSV file)", row=1)
+        line, found = _utf8_error_line(path)
+        rep.error(f"bytes {found} are not UTF-8 text (expected a UTF-8 encoded CSV file; re-save it as UTF-8)",
+                  row=line)
         return None
     header = [name.strip() for name in next(csv.reader([first_line]), [])]
     if not any(header):
@@ -192,13 +195,48 @@ def _check_header(
     return header if ok else None
 
 
+def _complete_rows(path: Path, rep: IssueCollector) -> int | None:
+    """How many data rows to read: all (None), or all but a last line that has no line break.
+
+    A file cut off while copying ends in the middle of its last row, and a cut
+    number still parses ("0.98" -> "0.9"): a last line without a line break is
+    not trusted. It is left out, with a warning naming it.
+    """
+    with open(path, "rb") as handle:
+        handle.seek(-1, os.SEEK_END)
+        if handle.read(1) in (b"\n", b"\r"):
+            return None
+        handle.seek(0)
+        n_breaks = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+    if n_breaks == 0:  # a header alone: the "no data rows" check speaks for it
+        return None
+    rep.warning(
+        "the last line has no line break: the file may have been cut off in the middle of this row, so it "
+        "was left out (re-export the file if rows are missing; a complete file ends with a line break)",
+        row=n_breaks + 1,
+    )
+    return n_breaks - 1
+
+
+def _utf8_error_line(path: Path) -> Tuple[int, str]:
+    """(line number, the offending bytes in hex) of the first byte sequence that is not UTF-8."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        return data[: error.start].count(b"\n") + 1, data[error.start : error.end].hex(" ")
+    return 1, ""
+
+
 def _read_csv(path: Path, expected: Sequence[str], schema: Schema, rep: IssueCollector) -> pd.DataFrame | None:
     """Read a CSV as strings (for precise diagnostics) after checking its header; None if unusable."""
     header = _check_header(path, expected, schema.ignore_columns, rep)
-    return None if header is None else _read_text(path, header, expected, rep)
+    return None if header is None else _read_text(path, header, expected, rep, _complete_rows(path, rep))
 
 
-def _read_text(path: Path, header: List[str], expected: Sequence[str], rep: IssueCollector) -> pd.DataFrame | None:
+def _read_text(
+    path: Path, header: List[str], expected: Sequence[str], rep: IssueCollector, nrows: int | None = None
+) -> pd.DataFrame | None:
     expected_text = ",".join(expected)
     try:
         frame = pd.read_csv(
@@ -208,6 +246,7 @@ def _read_text(path: Path, header: List[str], expected: Sequence[str], rep: Issu
             na_filter=False,
             skip_blank_lines=False,
             encoding="utf-8-sig",
+            nrows=nrows,
         )
     except pd.errors.ParserError as exc:
         match = _PARSER_LINE.search(str(exc))
@@ -222,7 +261,9 @@ def _read_text(path: Path, header: List[str], expected: Sequence[str], rep: Issu
             rep.error(f"file cannot be parsed as CSV: {exc} (expected columns {expected_text})")
         return None
     except UnicodeDecodeError:
-        rep.error("file is not UTF-8 text (expected a UTF-8 encoded CSV file)")
+        line, found = _utf8_error_line(path)
+        rep.error(f"bytes {found} are not UTF-8 text (expected a UTF-8 encoded CSV file; re-save it as UTF-8)",
+                  row=line)
         return None
     frame.columns = header
     if len(frame) == 0:
@@ -232,7 +273,8 @@ def _read_text(path: Path, header: List[str], expected: Sequence[str], rep: Issu
 
 
 def _read_stream_fast(
-    path: Path, header: List[str], time_col: str, value_cols: Sequence[str], per_second: float
+    path: Path, header: List[str], time_col: str, value_cols: Sequence[str], per_second: float,
+    nrows: int | None = None,
 ) -> Tuple[np.ndarray, np.ndarray, pd.Series] | None:
     """Typed read of a clean stream file: (epoch s, values float64, raw timestamp column).
 
@@ -241,7 +283,7 @@ def _read_stream_fast(
     file as text to report exactly what is wrong and where.
     """
     try:
-        frame = pd.read_csv(path, skip_blank_lines=False, encoding="utf-8-sig", low_memory=False)
+        frame = pd.read_csv(path, skip_blank_lines=False, encoding="utf-8-sig", low_memory=False, nrows=nrows)
     except (pd.errors.ParserError, ValueError, UnicodeDecodeError):
         return None
     if len(frame) == 0 or len(frame.columns) != len(header):
@@ -381,12 +423,13 @@ def _read_stream_file(
     header = _check_header(path, expected, schema.ignore_columns, rep)
     if header is None:
         return None
-    fast = _read_stream_fast(path, header, time_col, value_cols, _per_second(schema.timestamp_unit))
+    nrows = _complete_rows(path, rep)
+    fast = _read_stream_fast(path, header, time_col, value_cols, _per_second(schema.timestamp_unit), nrows)
     if fast is not None:
         t, matrix, raw_time = fast
         columns = {col: matrix[:, k] for k, col in enumerate(value_cols)}
     else:  # something is off: re-read as text to say exactly what and where
-        frame = _read_text(path, header, expected, rep)
+        frame = _read_text(path, header, expected, rep, nrows)
         if frame is None:
             return None
         raw_time = frame[time_col]

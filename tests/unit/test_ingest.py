@@ -745,3 +745,47 @@ def test_recording_whose_segments_are_all_shorter_than_a_window(make_recording, 
     issue = only(ingest_errors(data_dir, data, schema))
     assert "every recording was skipped (1 of 1)" in issue.message
     assert "'r1' segment 0: shorter than one window (window_size = 1024 samples" in issue.message
+
+
+# --------------------------------------------------------------------------- damaged files
+
+
+def test_non_utf8_labels_are_reported_at_the_line_of_the_bad_byte(make_recording, data_dir, data_config, schema):
+    folder = make_recording()
+    labels = (folder / "labels.csv").read_bytes().splitlines(keepends=True)
+    labels[2] = labels[2].replace(b"sitting", "sïtting".encode("latin-1"))
+    (folder / "labels.csv").write_bytes(b"".join(labels))
+    issue = only(ingest_errors(data_dir, data_config, schema))
+    assert issue.file == "labels.csv" and issue.row == 3 and "not UTF-8" in issue.message and "ef" in issue.message
+
+
+def test_non_utf8_stream_is_reported_at_its_line(make_recording, data_dir, data_config, schema):
+    folder = make_recording()
+    lines = (folder / "accelerometer.csv").read_bytes().splitlines(keepends=True)
+    lines[40] = lines[40].replace(b",", b"\xff,", 1)
+    (folder / "accelerometer.csv").write_bytes(b"".join(lines))
+    issue = only(ingest_errors(data_dir, data_config, schema))
+    assert issue.file == "accelerometer.csv" and issue.row == 41 and "not UTF-8" in issue.message
+
+
+def test_a_file_cut_off_in_its_last_number_is_reported_and_the_row_left_out(
+    make_recording, data_dir, data_config, schema
+):
+    folder = make_recording()
+    path = folder / "accelerometer.csv"
+    text = path.read_text()
+    n_lines = text.count("\n")
+    path.write_text(text.rstrip("\n")[:-2])  # "...,0.98123" -> "...,0.981": still parses as a number
+    frame, report = ingest_recordings(data_dir, data_config, schema)
+    cut = [issue for issue in report.issues if "cut off" in issue.message]
+    assert len(cut) == 1 and cut[0].severity == "warning"
+    assert cut[0].file == "accelerometer.csv" and cut[0].row == n_lines
+    assert len(frame) > 0
+
+
+def test_a_complete_file_without_final_line_break_loses_only_that_row(make_recording, data_dir, data_config, schema):
+    folder = make_recording()
+    path = folder / "labels.csv"
+    path.write_text(path.read_text().rstrip("\n"))
+    _, report = ingest_recordings(data_dir, data_config, schema)
+    assert any(issue.file == "labels.csv" and "cut off" in issue.message for issue in report.warnings)
