@@ -15,8 +15,13 @@ reports success. Here:
   the `docker` CLI, which step containers do not have), and the container runs
   `bentoml serve` itself (ZenML's entrypoint needs ZenML inside the Bento image);
 - `HarBentoMLModelDeployer` creates those service classes (ZenML's hard-codes its
-  own in `_create_new_service`) and refuses to call a deployment started
-  unless the server answers its readiness probe;
+  own in `_create_new_service`), refuses to call a deployment started
+  unless the server answers its readiness probe, and replaces an "existing"
+  deployment of the same configuration whose processes died (ZenML returns
+  it as is, and the caller then gets `Connection refused`);
+- every process of a local deployment carries its service id in the
+  environment (`deployment.deployments.MARKER_ENV`), so stopping it also ends
+  BentoML workers orphaned by a killed daemon, which would keep the port;
 - `HarBentoMLModelDeployerFlavor` registers both as the `bentoml14` model
   deployer flavor (`scripts/setup_stack.py`).
 
@@ -28,6 +33,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import time
 from typing import Tuple, Type
 from uuid import UUID
@@ -45,8 +51,11 @@ from zenml.integrations.bentoml.services.bentoml_local_deployment import (
     SSLBentoMLParametersConfig,
 )
 from zenml.logger import get_logger
+from zenml.models.v2.misc.service import ServiceType
 from zenml.services.service import BaseService, ServiceConfig
 from zenml.services.service_status import ServiceState
+
+from deployment.deployments import MARKER_ENV, end_processes, service_pids
 
 logger = get_logger(__name__)
 logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per readiness probe otherwise
@@ -67,6 +76,9 @@ class HarBentoMLLocalDeploymentService(BentoMLLocalDeploymentService):
         if not hasattr(service, "inject_config"):  # a <1.2 service: ZenML's own code path handles it
             return super().run()
         service.inject_config()
+        # Inherited by BentoML's workers (circus copies the environment): they start their own
+        # sessions and outlive a killed daemon, and this is how `stop` finds them.
+        os.environ[MARKER_ENV] = str(self.uuid)
         logger.info("Serving %s on %s:%s", self.config.bento_tag, self.config.host, self.config.port)
         try:
             serve_http(
@@ -85,6 +97,12 @@ class HarBentoMLLocalDeploymentService(BentoMLLocalDeploymentService):
             )
         except KeyboardInterrupt:
             logger.info("Stopping the BentoML server")
+
+    def deprovision(self, force: bool = False) -> None:
+        # ZenML signals only its daemon; the workers are ended here too, also when the daemon is gone.
+        pids = service_pids(self)
+        super().deprovision(force)
+        end_processes(pids, timeout=5 if force else 20)
 
 
 @functools.lru_cache(maxsize=1)
@@ -167,6 +185,22 @@ class HarBentoMLContainerDeploymentService(BentoMLContainerDeploymentService):
 
 class HarBentoMLModelDeployer(BentoMLModelDeployer):
     """ZenML's BentoML model deployer, creating services that work with BentoML 1.4."""
+
+    def deploy_model(self, config: ServiceConfig, service_type: ServiceType, replace: bool = False,
+                     continuous_deployment_mode: bool = False, timeout: int = 300) -> BaseService:
+        # ZenML returns an existing service of the same configuration without asking whether it still
+        # runs; a dead one (killed daemon, reboot) is stopped for good, its record deleted, and a new
+        # one started.
+        from deployment.deployments import stop_deployment
+
+        for existing in self.find_model_server(config=config.model_dump(), service_type=service_type):
+            if not existing.is_running:
+                logger.info("Deployment %s of %s version %s is not running (%s); starting a new one",
+                            existing.uuid, config.model_name, getattr(config, "model_version", "?"),
+                            existing.status.last_error or existing.status.state.value)
+                stop_deployment(existing, timeout=timeout)
+        return super().deploy_model(config=config, service_type=service_type, replace=replace,
+                                    continuous_deployment_mode=continuous_deployment_mode, timeout=timeout)
 
     def _create_new_service(self, id: UUID, timeout: int, config: ServiceConfig) -> BaseService:
         config.root_runtime_path = self.local_path

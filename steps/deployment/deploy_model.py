@@ -20,7 +20,7 @@ from zenml.integrations.bentoml.services.bentoml_local_deployment import (
 from zenml.logger import get_logger
 from zenml.services.service import BaseDeploymentService
 
-from deployment.deployments import port_is_free, stop_deployments, wait_until
+from deployment.deployments import describe_port, free_port, stop_deployments
 
 logger = get_logger(__name__)
 
@@ -36,9 +36,12 @@ def deploy_model(
     """Stop every deployment of this model, start the new one and check it serves the expected version.
 
     ZenML's own look-up would treat any running deployment of the model as
-    "the same" and keep serving the old version, so older deployments are
-    stopped explicitly, the port is checked free, and the new server must
-    answer `/model_info` with the version being deployed.
+    "the same" and keep serving the old version, so every deployment of the model
+    (any version, running or dead, found by its own record rather than by ZenML's
+    "latest version" look-up) is stopped with all its processes, leftovers of deleted
+    deployments on the port are ended, the port is checked free, and the new server
+    must answer `/model_info` with the version being deployed. This also makes the
+    deploy command the way to restore a deployment whose processes died.
 
     Args:
         bento: Output of `package_model`.
@@ -59,10 +62,12 @@ def deploy_model(
     deployer = BentoMLModelDeployer.get_active_model_deployer()
     stopped = stop_deployments(deployer, model.name, timeout=timeout)
     if stopped:
-        logger.info("Stopped %d older deployment(s) of %s", stopped, model.name)
-    if not wait_until(lambda: port_is_free(host, port), timeout=30):
-        raise RuntimeError(f"port {port} on {host} is still in use after stopping the old deployments; "
-                           "another process holds it (see `python run.py --list-deployments`)")
+        logger.info("Stopped %d earlier deployment(s) of %s", stopped, model.name)
+    if not free_port(host, port, timeout=30):
+        raise RuntimeError(f"port {port} on {host} is still in use after stopping the deployments of {model.name}: "
+                           f"{describe_port(port)}. A deployment of another model: `python run.py "
+                           "--list-deployments --model NAME` and `--stop-deployments --model NAME`; otherwise "
+                           "stop that process or deploy on another port (deploy_model.parameters.port)")
     bento_path = bentoml.bentos.get(bento.tag).path  # the store's copy, not the materializer's temp dir
     if deployment_type == "auto":
         deployment_type = "container" if Client().active_stack.orchestrator.flavor == "local_docker" else "local"

@@ -10,6 +10,7 @@ from zenml.logger import get_logger
 
 from har.paths import project_path
 from har.prediction_log import append_predictions, count_predictions
+from mlops.files import clean_stale_partials, partial_prefix
 
 logger = get_logger(__name__)
 
@@ -20,6 +21,7 @@ def export_predictions(
     output_dir: str = "outputs/predictions",
     file_format: str = "csv",
     prediction_log: str = "outputs/prediction_log.sqlite",
+    stale_partial_minutes: float = 60.0,
 ) -> Annotated[Dict[str, Any], "export_summary"]:
     """Export to `<output_dir>/<run name>.<csv|parquet>` (atomically) and append to the SQLite log.
 
@@ -28,6 +30,8 @@ def export_predictions(
         output_dir: Folder for the exported file (relative paths: from the repository root).
         file_format: csv or parquet.
         prediction_log: SQLite file of all predictions ever made; re-running the same input adds no rows.
+        stale_partial_minutes: `*.partial` files in `output_dir` left by an export that was killed are
+            removed when their writer's pid is gone, or when older than this.
 
     Returns:
         Where things went and how many rows were new.
@@ -37,7 +41,9 @@ def export_predictions(
     run_name = get_step_context().pipeline_run.name
     target = project_path(output_dir) / f"{run_name}.{file_format}"
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".partial")
+    for stale in clean_stale_partials(target.parent, max_age_s=stale_partial_minutes * 60):
+        logger.info("Removed %s, left by an export that did not finish", stale)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=partial_prefix(run_name), suffix=".partial")
     os.close(handle)
     try:
         if file_format == "csv":

@@ -107,8 +107,6 @@ def promote_model(
             promote = new_score > prod_score
             reason = (f"new macro-F1 {new_score:.4f} {'>' if promote else '<='} {target_stage} "
                       f"version {prod_version} {prod_score:.4f} ({how})")
-    if promote:
-        model.set_stage(target_stage, force=True)
     decision = {
         "promoted": promote,
         "reason": reason,
@@ -118,7 +116,11 @@ def promote_model(
         "previous_macro_f1": prod_score,
         "stage": target_stage,
     }
-    logger.info("Promotion: %s — %s", "PROMOTED" if promote else "not promoted", reason)
+    # Everything inference needs is recorded before the stage changes: a crash in between must not leave
+    # a production version without its data_config (which batch inference and drift refuse).
     log_metadata(metadata={"promotion": {k: v for k, v in decision.items() if v is not None},
                            "data_config": data_config.model_dump()}, infer_model=True)
+    if promote:
+        model.set_stage(target_stage, force=True)
+    logger.info("Promotion: %s — %s", "PROMOTED" if promote else "not promoted", reason)
     return decision, _versions_page(model.name, str(model.version), decision)

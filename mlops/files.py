@@ -1,0 +1,57 @@
+"""Leftovers of writes that never finished: `*.partial` files of a process killed mid-export."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import List
+
+PARTIAL_SUFFIX = ".partial"
+
+
+def partial_prefix(name: str) -> str:
+    """Prefix for a temporary file written by this process: `<name>.pid<pid>.` (the pid tells if it is stale)."""
+    return f"{name}.pid{os.getpid()}."
+
+
+def _writer_pid(path: Path) -> int | None:
+    for part in path.name.split("."):
+        if part.startswith("pid") and part[3:].isdigit():
+            return int(part[3:])
+    return None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def clean_stale_partials(folder: Path, max_age_s: float = 3600.0, now: float | None = None) -> List[Path]:
+    """Delete `*.partial` files in `folder` whose writer is gone; returns the deleted paths.
+
+    A partial is stale when the pid in its name is no longer alive, or (no pid in the name,
+    or a pid that may have been reused) when it is older than `max_age_s`. A live writer's
+    recent partial is never touched.
+    """
+    now = time.time() if now is None else now
+    removed = []
+    for path in sorted(Path(folder).glob(f"*{PARTIAL_SUFFIX}")):
+        try:
+            age = now - path.stat().st_mtime
+        except FileNotFoundError:  # its writer just renamed it
+            continue
+        pid = _writer_pid(path)
+        dead_writer = pid is not None and pid != os.getpid() and not _pid_alive(pid)
+        if dead_writer or age > max_age_s:
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            removed.append(path)
+    return removed
