@@ -79,6 +79,7 @@ class HarBentoMLLocalDeploymentService(BentoMLLocalDeploymentService):
         # Inherited by BentoML's workers (circus copies the environment): they start their own
         # sessions and outlive a killed daemon, and this is how `stop` finds them.
         os.environ[MARKER_ENV] = str(self.uuid)
+        _start_log_cap(self.status.log_file)
         logger.info("Serving %s on %s:%s", self.config.bento_tag, self.config.host, self.config.port)
         try:
             serve_http(
@@ -103,6 +104,48 @@ class HarBentoMLLocalDeploymentService(BentoMLLocalDeploymentService):
         pids = service_pids(self)
         super().deprovision(force)
         end_processes(pids, timeout=5 if force else 20)
+
+
+LOG_MAX_BYTES_ENV = "HAR_SERVICE_LOG_MAX_BYTES"
+
+
+def _start_log_cap(log_file: str | None, interval_s: float = 5.0) -> None:
+    """Rotate the service log (daemon + BentoML's access and error lines) when it passes a size cap.
+
+    ZenML's daemon points its stdout/stderr (inherited by BentoML's workers) at
+    `service.log` with no limit, and BentoML writes a line per request.
+    """
+    import threading
+    import time
+
+    from mlops.files import cap_log_file
+
+    if not log_file:
+        return
+    max_bytes = int(os.environ.get(LOG_MAX_BYTES_ENV) or 10 * 1024 * 1024)
+
+    def watch() -> None:
+        while True:
+            cap_log_file(log_file, max_bytes)
+            time.sleep(interval_s)
+
+    threading.Thread(target=watch, name="har-log-cap", daemon=True).start()
+
+
+def _container_environment() -> dict:
+    """What the Bento container needs from this process: telemetry off, and the API keys if configured."""
+    from har.serving import ApiKeys
+
+    environment = {"BENTOML_DO_NOT_TRACK": "true", "DO_NOT_TRACK": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    if ApiKeys.from_env().enabled:  # a keys file on the host is not visible in the container: pass the keys
+        keys = os.environ.get("HAR_API_KEYS", "")
+        if os.environ.get("HAR_API_KEYS_FILE"):
+            keys += "," + open(os.environ["HAR_API_KEYS_FILE"], encoding="utf-8").read().replace("\n", ",")
+        environment["HAR_API_KEYS"] = keys
+    for name in ("HAR_METRICS_AUTH", LOG_MAX_BYTES_ENV):
+        if os.environ.get(name):
+            environment[name] = os.environ[name]
+    return environment
 
 
 @functools.lru_cache(maxsize=1)
@@ -173,7 +216,7 @@ class HarBentoMLContainerDeploymentService(BentoMLContainerDeploymentService):
                 working_dir="/home/bentoml/bento",
                 detach=True,
                 ports={f"{port}/tcp": (host, port)},
-                environment={"BENTOML_DO_NOT_TRACK": "true", "DO_NOT_TRACK": "1", "TF_CPP_MIN_LOG_LEVEL": "2"},
+                environment=_container_environment(),
                 labels={"zenml-service-uuid": str(self.uuid), "har.bento": self.config.bento_tag},
                 restart_policy={"Name": "on-failure", "MaximumRetryCount": 3},
             )

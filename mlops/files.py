@@ -55,3 +55,25 @@ def clean_stale_partials(folder: Path, max_age_s: float = 3600.0, now: float | N
                 continue
             removed.append(path)
     return removed
+
+
+def cap_log_file(path: str | Path, max_bytes: int, keep_tail: bool = True) -> bool:
+    """Keep a log that processes append to under `max_bytes`: copy it to `<path>.1`, then truncate it.
+
+    Copy-then-truncate (logrotate's `copytruncate`) is the rotation that works
+    for writers we do not control: the deployment daemon and BentoML's workers
+    hold the file open with O_APPEND, so after the truncation their next lines
+    land at the new, empty end. Returns whether it rotated.
+    """
+    path = Path(path)
+    try:
+        if path.stat().st_size <= max_bytes:
+            return False
+        if keep_tail:
+            with open(path, "rb") as source, open(f"{path}.1", "wb") as target:
+                source.seek(max(0, path.stat().st_size - max_bytes))
+                target.write(source.read(max_bytes))
+        os.truncate(path, 0)
+    except FileNotFoundError:
+        return False
+    return True

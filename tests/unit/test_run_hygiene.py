@@ -127,3 +127,36 @@ def test_promotion_records_data_config_before_changing_the_stage():
             data_config=SimpleNamespace(model_dump=lambda: {"rate": 50}))
     assert decision["promoted"] is True
     assert calls == ["log_metadata", "set_stage"]
+
+
+def test_service_log_is_capped_while_writers_keep_appending(tmp_path):
+    from mlops.files import cap_log_file
+
+    log = tmp_path / "service.log"
+    writer = open(log, "a", buffering=1)  # O_APPEND, like the deployment daemon's stdout
+    for i in range(2000):
+        writer.write(f"line {i:05d} " + "x" * 80 + "\n")
+    assert log.stat().st_size > 100_000
+    assert cap_log_file(log, max_bytes=50_000)
+    writer.write("after rotation\n")
+    writer.close()
+    assert log.read_text() == "after rotation\n"  # appended at the new end, no hole of zeros
+    kept = (tmp_path / "service.log.1").read_text()
+    assert len(kept) <= 50_000 and kept.rstrip().endswith("line 01999 " + "x" * 80)
+    assert not cap_log_file(log, max_bytes=50_000)
+
+
+def test_containerized_deployment_gets_the_api_keys_of_the_deploying_shell(tmp_path, monkeypatch):
+    from deployment.bentoml_deployer import _container_environment
+
+    monkeypatch.delenv("HAR_API_KEYS", raising=False)
+    monkeypatch.delenv("HAR_API_KEYS_FILE", raising=False)
+    assert "HAR_API_KEYS" not in _container_environment()
+    keys = tmp_path / "keys"
+    keys.write_text("from-file\n")
+    monkeypatch.setenv("HAR_API_KEYS", "a,b")
+    monkeypatch.setenv("HAR_API_KEYS_FILE", str(keys))
+    monkeypatch.setenv("HAR_METRICS_AUTH", "1")
+    environment = _container_environment()
+    assert set(filter(None, environment["HAR_API_KEYS"].split(","))) == {"a", "b", "from-file"}
+    assert environment["HAR_METRICS_AUTH"] == "1" and environment["BENTOML_DO_NOT_TRACK"] == "true"
