@@ -181,3 +181,240 @@ class EvaluationReport:
     confusion_matrix: List[List[int]]  # rows: true, cols: predicted
     n_windows: int
     model_version: str | None = None
+
+
+CV_METRICS = ("macro_f1", "balanced_accuracy", "accuracy", "recording_accuracy")
+"""Headline metrics of every cross-validation fold, in report order."""
+
+
+@dataclass
+class FoldScore:
+    """Test scores of one cross-validation fold trained with one seed (built by `har.cross_validation.score_fold`).
+
+    `per_class_f1` holds only classes present in the fold's test windows (an
+    absent class has no meaningful F1); `per_subject` maps each test subject to
+    `{"macro_f1", "accuracy", "n_windows"}`. `recording_accuracy` is over
+    `n_recording_votes` (recording, true activity) groups, each predicted by the
+    argmax of its windows' summed probabilities.
+    """
+
+    macro_f1: float
+    balanced_accuracy: float
+    accuracy: float
+    recording_accuracy: float
+    n_windows: int
+    n_recording_votes: int
+    per_class_f1: Dict[str, float]
+    per_subject: Dict[str, Dict[str, float]]
+    confusion_matrix: List[List[int]]  # rows: true, cols: predicted
+    fold: int = -1
+    seed: int = 0
+    train_subjects: List[str] = field(default_factory=list)
+    val_subjects: List[str] = field(default_factory=list)
+    test_subjects: List[str] = field(default_factory=list)
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {
+            "fold": int(self.fold),
+            "seed": int(self.seed),
+            "train_subjects": [str(s) for s in self.train_subjects],
+            "val_subjects": [str(s) for s in self.val_subjects],
+            "test_subjects": [str(s) for s in self.test_subjects],
+            **{name: float(getattr(self, name)) for name in CV_METRICS},
+            "n_windows": int(self.n_windows),
+            "n_recording_votes": int(self.n_recording_votes),
+            "per_class_f1": {str(k): float(v) for k, v in self.per_class_f1.items()},
+            "per_subject": {
+                str(subject): {
+                    "macro_f1": float(scores["macro_f1"]),
+                    "accuracy": float(scores["accuracy"]),
+                    "n_windows": int(scores["n_windows"]),
+                }
+                for subject, scores in self.per_subject.items()
+            },
+            "confusion_matrix": [[int(v) for v in row] for row in self.confusion_matrix],
+        }
+
+    @classmethod
+    def from_dict(cls, content: Dict[str, Any]) -> FoldScore:
+        return cls(
+            **{name: _finite(content[name], name) for name in CV_METRICS},
+            n_windows=int(content["n_windows"]),
+            n_recording_votes=int(content["n_recording_votes"]),
+            per_class_f1={str(k): _finite(v, f"per_class_f1.{k}") for k, v in content["per_class_f1"].items()},
+            per_subject={
+                str(subject): {
+                    "macro_f1": _finite(scores["macro_f1"], f"per_subject.{subject}.macro_f1"),
+                    "accuracy": _finite(scores["accuracy"], f"per_subject.{subject}.accuracy"),
+                    "n_windows": int(scores["n_windows"]),
+                }
+                for subject, scores in content["per_subject"].items()
+            },
+            confusion_matrix=[[int(v) for v in row] for row in content["confusion_matrix"]],
+            fold=int(content["fold"]),
+            seed=int(content["seed"]),
+            train_subjects=[str(s) for s in content["train_subjects"]],
+            val_subjects=[str(s) for s in content["val_subjects"]],
+            test_subjects=[str(s) for s in content["test_subjects"]],
+        )
+
+
+@dataclass
+class CrossValidationReport:
+    """Subject-grouped cross-validation of one model family (built by `har.cross_validation.cross_validate`).
+
+    `folds` holds one `FoldScore` per (fold, seed), fold-major. Every aggregate
+    (means, stds, per-subject and per-class figures, the summed confusion
+    matrix) is computed from `folds`, so the report cannot contradict itself.
+    Stds are population stds (ddof=0) over all (fold, seed) scores. With several
+    seeds each subject is tested once per seed: per-subject scores are averaged
+    over seeds and the confusion matrix counts every window once per seed.
+    """
+
+    scheme: str  # "kfold" or "loso"
+    n_folds: int
+    seeds: List[int]
+    class_names: List[str]
+    folds: List[FoldScore]
+    family: str
+    params: Dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.folds:
+            raise ValueError("a cross-validation report needs at least one fold score")
+        expected = self.n_folds * len(self.seeds)
+        if len(self.folds) != expected:
+            raise ValueError(
+                f"expected {self.n_folds} folds x {len(self.seeds)} seeds = {expected} fold scores, "
+                f"got {len(self.folds)}"
+            )
+        n = len(self.class_names)
+        for score in self.folds:
+            matrix = np.asarray(score.confusion_matrix)
+            if matrix.shape != (n, n):
+                raise ValueError(
+                    f"fold {score.fold} (seed {score.seed}): confusion matrix has shape {matrix.shape}, "
+                    f"expected ({n}, {n}) for classes {self.class_names}"
+                )
+            unknown = sorted(set(score.per_class_f1) - set(self.class_names))
+            if unknown:
+                raise ValueError(f"fold {score.fold} (seed {score.seed}): per_class_f1 has unknown class(es) {unknown}")
+            total = int(matrix.sum())
+            if total != score.n_windows or not np.isclose(score.accuracy, np.trace(matrix) / max(total, 1)):
+                raise ValueError(
+                    f"fold {score.fold} (seed {score.seed}): accuracy {score.accuracy} and n_windows "
+                    f"{score.n_windows} disagree with the confusion matrix ({np.trace(matrix)} of {total} right)"
+                )
+
+    def scores(self, metric: str) -> np.ndarray:
+        """One value per (fold, seed) of a metric in `CV_METRICS`."""
+        if metric not in CV_METRICS:
+            raise ValueError(f"unknown metric {metric!r}; choose one of {', '.join(CV_METRICS)}")
+        return np.array([getattr(score, metric) for score in self.folds], dtype=np.float64)
+
+    def mean(self, metric: str) -> float:
+        return float(np.mean(self.scores(metric)))
+
+    def std(self, metric: str) -> float:
+        return float(np.std(self.scores(metric)))
+
+    @property
+    def per_class_f1(self) -> Dict[str, float]:
+        """Mean F1 per class over the folds whose test windows contain it (classes never tested are left out)."""
+        result: Dict[str, float] = {}
+        for name in self.class_names:
+            values = [score.per_class_f1[name] for score in self.folds if name in score.per_class_f1]
+            if values:
+                result[name] = float(np.mean(values))
+        return result
+
+    @property
+    def per_subject(self) -> Dict[str, Dict[str, float]]:
+        """Per test subject: macro-F1 and accuracy averaged over seeds, its window count and fold, sorted by name."""
+        collected: Dict[str, List[tuple]] = {}
+        for score in self.folds:
+            for subject, values in score.per_subject.items():
+                collected.setdefault(subject, []).append((score.fold, values))
+        return {
+            subject: {
+                "macro_f1": float(np.mean([values["macro_f1"] for _, values in entries])),
+                "accuracy": float(np.mean([values["accuracy"] for _, values in entries])),
+                "n_windows": int(entries[0][1]["n_windows"]),
+                "fold": int(entries[0][0]),
+            }
+            for subject, entries in sorted(collected.items())
+        }
+
+    @property
+    def worst_subject(self) -> str:
+        """The subject with the lowest (seed-averaged) macro-F1; ties go to the first name in sorted order."""
+        per_subject = self.per_subject
+        return min(per_subject, key=lambda subject: per_subject[subject]["macro_f1"])
+
+    @property
+    def worst_subject_macro_f1(self) -> float:
+        return float(self.per_subject[self.worst_subject]["macro_f1"])
+
+    @property
+    def confusion_matrix(self) -> List[List[int]]:
+        """Summed over all (fold, seed) scores; rows: true, cols: predicted."""
+        return np.sum([np.asarray(s.confusion_matrix, dtype=np.int64) for s in self.folds], axis=0).tolist()
+
+    def summary(self) -> Dict[str, Any]:
+        """Headline aggregates (also written to JSON for readers; recomputed on load)."""
+        return {
+            **{f"{metric}_{stat}": getattr(self, stat)(metric) for metric in CV_METRICS for stat in ("mean", "std")},
+            "worst_subject": self.worst_subject,
+            "worst_subject_macro_f1": self.worst_subject_macro_f1,
+            "per_class_f1": self.per_class_f1,
+            "confusion_matrix": self.confusion_matrix,
+        }
+
+    def flat_metrics(self) -> Dict[str, float]:
+        """MLflow-ready `{name: float}`: `cv_<metric>_mean/_std`, `cv_worst_subject_macro_f1`, `cv_f1_<class>`."""
+        metrics = {
+            f"cv_{metric}_{stat}": getattr(self, stat)(metric) for metric in CV_METRICS for stat in ("mean", "std")
+        }
+        metrics["cv_worst_subject_macro_f1"] = self.worst_subject_macro_f1
+        for name, value in self.per_class_f1.items():
+            metrics[f"cv_f1_{_metric_key(name)}"] = value
+        return metrics
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {
+            "family": str(self.family),
+            "params": self.params,
+            "scheme": str(self.scheme),
+            "n_folds": int(self.n_folds),
+            "seeds": [int(seed) for seed in self.seeds],
+            "class_names": [str(name) for name in self.class_names],
+            "summary": self.summary(),
+            "folds": [score.to_dict() for score in self.folds],
+        }
+
+    @classmethod
+    def from_dict(cls, content: Dict[str, Any]) -> CrossValidationReport:
+        """Read what `to_dict` wrote; `summary` is ignored (it is derived from `folds`)."""
+        return cls(
+            scheme=str(content["scheme"]),
+            n_folds=int(content["n_folds"]),
+            seeds=[int(seed) for seed in content["seeds"]],
+            class_names=[str(name) for name in content["class_names"]],
+            folds=[FoldScore.from_dict(item) for item in content["folds"]],
+            family=str(content["family"]),
+            params=dict(content.get("params") or {}),
+        )
+
+
+def _finite(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"'{name}' must be a number, got {value!r}")
+    number = float(value)
+    if not np.isfinite(number):
+        raise ValueError(f"'{name}' must be finite, got {number}")
+    return number
+
+
+def _metric_key(name: str) -> str:
+    """A class name as MLflow accepts it in a metric key (alphanumerics, _ - . / and spaces; others become _)."""
+    return "".join(ch if ch.isalnum() or ch in "_-./ " else "_" for ch in str(name))

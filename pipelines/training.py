@@ -6,6 +6,7 @@ from har.config import DataConfig, Schema
 from steps import (
     check_quality_gate,
     evaluate_model,
+    export_model,
     fit_normalizer,
     ingest_recordings,
     promote_model,
@@ -27,4 +28,5 @@ def training_pipeline(data_dir: str, data_fingerprint: str, data_config: DataCon
     model = train_model(train, val, normalizer)
     report = evaluate_model(model, test, normalizer)
     check_quality_gate(report)
-    promote_model(test, report, data_config, after="check_quality_gate")
+    export_model(model, normalizer, train, test, data_config, data_schema, after="check_quality_gate")
+    promote_model(test, report, data_config, after="export_model")  # a version whose exports fail parity stays out

@@ -10,6 +10,7 @@ from steps.deployment.deploy_model import deploy_model
 from steps.deployment.package_model import package_model
 from steps.evaluation.check_quality_gate import check_quality_gate
 from steps.evaluation.evaluate_model import evaluate_model
+from steps.export.export_model import export_model
 from steps.inference.export_predictions import export_predictions
 from steps.inference.predict_windows import predict_windows
 from steps.monitoring.act_on_drift import act_on_drift
@@ -24,6 +25,7 @@ __all__ = [
     "check_quality_gate",
     "deploy_model",
     "detect_drift",
+    "export_model",
     "export_predictions",
     "evaluate_model",
     "fit_normalizer",

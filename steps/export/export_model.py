@@ -1,0 +1,84 @@
+"""Export the trained model for devices (LiteRT float32/int8, ONNX), check parity, report the figures."""
+
+from typing import Annotated, Tuple
+
+import keras
+from zenml import ArtifactConfig, get_step_context, log_metadata, step
+from zenml.enums import ArtifactType
+from zenml.logger import get_logger
+from zenml.types import HTMLString
+
+from har.config import DataConfig, Schema, load_schema
+from har.export import ExportedModel, check_parity, export_all, preprocessing_spec
+from har.paths import project_path
+from har.types import ChannelNormalizer, WindowedDataset
+from materializers.exported_model_materializer import ExportedModelMaterializer, export_report_html
+
+logger = get_logger(__name__)
+
+
+def _model_artifact(name: str) -> ArtifactConfig:
+    return ArtifactConfig(name=name, artifact_type=ArtifactType.MODEL)
+
+
+@step(output_materializers={"litert_float32": ExportedModelMaterializer, "litert_int8": ExportedModelMaterializer,
+                            "onnx_float32": ExportedModelMaterializer})
+def export_model(
+    model: keras.Model,
+    normalizer: ChannelNormalizer,
+    train_windows: WindowedDataset,
+    test_windows: WindowedDataset,
+    data_config: DataConfig | None = None,
+    data_schema: Schema | None = None,
+    min_agreement: float = 0.99,
+    representative_size: int = 300,
+    benchmark_runs: int = 200,
+) -> Tuple[
+    Annotated[ExportedModel, _model_artifact("litert_float32")],
+    Annotated[ExportedModel, _model_artifact("litert_int8")],
+    Annotated[ExportedModel, _model_artifact("onnx_float32")],
+    Annotated[HTMLString, "export_report"],
+]:
+    """LiteRT (float32, int8) and ONNX files that take raw sensor units, each checked against Keras.
+
+    Args:
+        model: The trained Keras model.
+        normalizer: The training normalizer (folded into every export).
+        train_windows: Training split; a seeded sample is the int8 representative set.
+        test_windows: Test split for parity, accuracy/macro-F1 and benchmark inputs.
+        data_config: The run's data settings (gravity in the accelerometer or not).
+        data_schema: The run's schema (channel units); `configs/schema.yaml` when None.
+        min_agreement: Minimum top-1 agreement with Keras on the test windows, per export.
+        representative_size: Training windows used to calibrate int8 quantization.
+        benchmark_runs: Single-window invocations timed per export.
+
+    Returns:
+        The three exports (linked to the model version) and a comparison page.
+
+    Raises:
+        ExportParityError: An export agrees with Keras on fewer than `min_agreement` of the test windows.
+    """
+    schema = data_schema or load_schema(project_path("configs/schema.yaml"))
+    linear = bool(data_config.linear_acceleration) if data_config else False
+    spec = preprocessing_spec(train_windows, normalizer, schema, linear_acceleration=linear)
+    exports = export_all(model, normalizer, train_windows, test_windows, spec,
+                         representative_size=representative_size, benchmark_runs=benchmark_runs)
+    context = get_step_context()
+    version = str(context.model.version) if context.model else None
+    for export in exports:
+        logger.info("%s: %.1f KB, top-1 agreement %.4f, max prob diff %.2g, accuracy %.4f, %.3f ms/window, "
+                    "peak %d KB", export.name, export.size_kb, export.parity["top1_agreement"],
+                    export.parity["max_prob_diff"], export.evaluation["accuracy"],
+                    export.benchmark["latency_ms_median"], export.benchmark["peak_memory_kb"])
+    summary = {e.name: {"size_kb": round(e.size_kb, 2), "top1_agreement": e.parity["top1_agreement"],
+                        "max_prob_diff": e.parity["max_prob_diff"], "test_accuracy": e.evaluation["accuracy"],
+                        "test_macro_f1": e.evaluation["macro_f1"],
+                        "latency_ms_median": e.benchmark["latency_ms_median"],
+                        "peak_memory_kb": e.benchmark["peak_memory_kb"], "tflm_compatible": e.tflm_compatible}
+               for e in exports}
+    if context.model:
+        log_metadata(metadata={"exports": summary}, infer_model=True)
+    check_parity(exports, min_agreement, model_version=version)
+    report = HTMLString(export_report_html(exports, title="On-device exports", model_version=version))
+    by_name = {e.name: e for e in exports}
+    return by_name["litert_float32"], by_name["litert_int8"], by_name["onnx_float32"], report
