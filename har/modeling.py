@@ -68,8 +68,12 @@ def train_model(
     n_classes: int,
     config: TrainingConfig,
     on_epoch_end: Callable[[int, Dict[str, float]], None] | None = None,
+    verbose: int = 2,
 ) -> tuple[keras.Model, Dict[str, List[float]]]:
-    """Seeded training with early stopping on validation loss (best weights kept)."""
+    """Seeded training with early stopping on validation loss (best weights kept).
+
+    `verbose` is Keras' (2: one line per epoch; 0: silent, as `har.families` trains).
+    """
     import keras
 
     keras.utils.set_random_seed(config.seed)
@@ -93,7 +97,7 @@ def train_model(
         batch_size=config.batch_size,
         shuffle=True,
         callbacks=callbacks,
-        verbose=2,
+        verbose=verbose,
     )
     return model, {k: [float(v) for v in values] for k, values in history.history.items()}
 

@@ -1,0 +1,70 @@
+"""What the Keras families share: the seeded training loop, batched prediction, .keras save/load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Dict, List
+
+import numpy as np
+
+from har.families._base import EpochCallback
+
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
+
+MODEL_FILE = "model.keras"
+
+
+def fit_keras(
+    build: Callable[[], keras.Model],
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_val: np.ndarray | None,
+    y_val: np.ndarray | None,
+    *,
+    epochs: int,
+    batch_size: int,
+    patience: int,
+    seed: int,
+    on_epoch_end: EpochCallback | None = None,
+) -> tuple[keras.Model, Dict[str, List[float]]]:
+    """The loop of `har.modeling.train_model`: seed, build, fit with early stopping on val loss.
+
+    Without validation windows there is nothing to stop on: all `epochs` run.
+    """
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    model = build()
+    callbacks: list = []
+    if X_val is not None:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
+                                                       restore_best_weights=True))
+    if on_epoch_end is not None:
+        callbacks.append(keras.callbacks.LambdaCallback(
+            on_epoch_end=lambda epoch, logs: on_epoch_end(epoch, {k: float(v) for k, v in (logs or {}).items()})))
+    history = model.fit(
+        X_train,
+        y_train,
+        validation_data=None if X_val is None else (X_val, y_val),
+        epochs=epochs,
+        batch_size=batch_size,
+        shuffle=True,
+        callbacks=callbacks,
+        verbose=0,
+    )
+    return model, {k: [float(v) for v in values] for k, values in history.history.items()}
+
+
+def save_keras(model: keras.Model, folder: Path) -> Dict[str, str]:
+    model.save(folder / MODEL_FILE)
+    return {"model_file": MODEL_FILE}
+
+
+def load_keras(folder: Path) -> keras.Model:
+    import keras
+
+    path = folder / MODEL_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: missing from the saved model")
+    return keras.models.load_model(path, safe_mode=True)  # safe_mode: no lambda/pickled code runs
