@@ -1,12 +1,21 @@
-# Runtime image of the project: the pinned Python environment plus the code.
-# ZenML's Docker orchestrator uses it as the parent image of every step, and it
-# runs `python run.py ...` directly.
+# The project's images. Two targets:
 #
-#   docker build -t har:latest .                                  # with registry access
-#   docker build --build-arg BASE_IMAGE=har-base:py3.11-bookworm -t har:latest .
+#   runtime (what the docker stack builds): the pinned Python environment without the
+#       developer tools, and no project code. ZenML ships each run's code through its
+#       artifact store (code download), so this image stays the same until
+#       requirements.txt, constraints.txt or this file change - and an unchanged project
+#       reuses its build instead of rebuilding it.
+#   app: runtime + the code, for running `python run.py ...` by hand.
+#
+#   docker build --target app -t har:latest .                          # with registry access
+#   docker build --build-arg BASE_IMAGE=har-base:py3.11-bookworm --target app -t har:latest .
 #                                   # offline: base from scripts/build_base_image.sh
 ARG BASE_IMAGE=python:3.11-slim
-FROM ${BASE_IMAGE}
+FROM ${BASE_IMAGE} AS runtime
+# sha256 of requirements.txt + constraints.txt (scripts/docker_stack.py): part of
+# ZenML's build checksum, so a dependency change is rebuilt and an unchanged one reused.
+ARG REQUIREMENTS_SHA=unset
+LABEL har.requirements-sha=${REQUIREMENTS_SHA}
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -18,20 +27,32 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     MLFLOW_ENABLE_TELEMETRY=false \
     DO_NOT_TRACK=1 \
     TF_CPP_MIN_LOG_LEVEL=2 \
-    MPLBACKEND=Agg
-
-# A venv works the same on python:3.11-slim and on Debian's python3.11 (PEP 668).
-RUN python3 -c 'import sys; assert sys.version_info[:2] == (3, 11), sys.version' \
- && python3 -m venv /opt/venv
+    MPLBACKEND=Agg \
+    MPLCONFIGDIR=/opt/mplconfig \
+    BENTOML_HOME=/tmp/bentoml
 
 WORKDIR /app
-# Dependencies first: this layer is reused until requirements change.
-COPY requirements.txt constraints.txt ./
-RUN pip install --no-cache-dir -r requirements.txt -c constraints.txt
-# Matplotlib's font cache, built once here instead of in every step container
-# ("generated new fontManager"), readable whatever user id ZenML runs steps as.
-ENV MPLCONFIGDIR=/opt/mplconfig
-RUN python -c "import matplotlib.pyplot" && chmod -R a+rwX /opt/mplconfig
+# requirements.txt without the developer tools (tests, lint, browser, fuzzing: never
+# imported by a step), installed against constraints.txt: the project's exact pins.
+# uv installs them several times faster than pip; --compile-bytecode writes the .pyc
+# files once here, so no step container compiles its imports again.
+# uv reads the image's CA bundle (it has the host's, see build_base_image.sh).
+# The matplotlib font cache is built once here too, readable by any user id; /app is
+# writable by any user id (ZenML downloads the run's code there).
+ARG DEV_TOOLS="pytest playwright ruff schemathesis"
+COPY requirements.txt constraints.txt /tmp/requirements/
+RUN python3 -c 'import sys; assert sys.version_info[:2] == (3, 11), sys.version' \
+ && python3 -m venv /opt/venv \
+ && grep -viE "^($(echo $DEV_TOOLS | tr ' ' '|'))[=<>~ ]" /tmp/requirements/requirements.txt \
+      > /tmp/requirements/runtime.txt \
+ && /opt/venv/bin/pip install --no-cache-dir "$(grep -E '^uv==' /tmp/requirements/constraints.txt)" \
+ && SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt \
+    /opt/venv/bin/uv pip install --no-cache --compile-bytecode --python /opt/venv/bin/python \
+      -r /tmp/requirements/runtime.txt -c /tmp/requirements/constraints.txt \
+ && rm -rf /opt/venv/lib/python3.11/site-packages/tensorflow/include \
+ && python -c "import matplotlib.pyplot" && chmod -R a+rwX /opt/mplconfig \
+ && chmod 1777 /app
 
+FROM runtime AS app
 COPY . .
 CMD ["python", "run.py", "--help"]

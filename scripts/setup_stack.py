@@ -4,8 +4,9 @@ Usage: python scripts/setup_stack.py [--stack local|docker]
 
 Both stacks share the artifact store, MLflow tracker, Evidently validator and
 BentoML deployer, so runs of either land in one ZenML dashboard and one MLflow
-UI. `docker` swaps in ZenML's local Docker orchestrator and local image builder
-(every step in its own container) and needs a Docker engine (checked here).
+UI. `docker` swaps in ZenML's local Docker orchestrator, local image builder and a
+local container registry (so ZenML reuses an unchanged build instead of rebuilding
+it) and needs a Docker engine and the registry (checked, the registry started, here).
 
 Everything goes through one `Client` in one process: each `zenml ... register`
 CLI call costs 3-5 s of start-up, this costs ~2 s in total. Re-running is safe:
@@ -28,6 +29,8 @@ if ROOT not in sys.path:  # the project's flavor sources are imported from the r
 from zenml.client import Client  # noqa: E402
 from zenml.enums import StackComponentType  # noqa: E402
 
+from scripts.docker_stack import REGISTRY_URI  # noqa: E402  (stdlib only: cheap to import)
+
 EXPERIMENT_TRACKER = "har_mlflow"
 DATA_VALIDATOR = "har_evidently"
 MODEL_DEPLOYER = "har_bentoml"
@@ -45,6 +48,7 @@ STACKS: Dict[str, Dict[StackComponentType, Tuple[str, str, Dict[str, Any]]]] = {
     "har_docker": {
         StackComponentType.ORCHESTRATOR: ("har_docker", "local_docker", {}),
         StackComponentType.IMAGE_BUILDER: ("har_image_builder", "local", {}),
+        StackComponentType.CONTAINER_REGISTRY: ("har_registry", "default", {"uri": REGISTRY_URI}),
         **SHARED,
     },
 }
@@ -94,10 +98,11 @@ def ensure_stack(stack: str = "local", activate: bool = True) -> str:
     if name not in STACKS:
         raise SystemExit(f"unknown stack '{stack}'; choose one of {sorted(ALIASES)}")
     if name in NEEDS_DOCKER:
-        from scripts.docker_stack import DockerStackError, check_engine
+        from scripts.docker_stack import DockerStackError, check_engine, ensure_registry
 
         try:
             check_engine()
+            ensure_registry()
         except DockerStackError as error:
             raise SystemExit(str(error)) from None
     client = Client()

@@ -1,8 +1,10 @@
-"""The same training and deployment pipelines on the `docker` stack: every step in its own container.
+"""The same training and deployment pipelines on the `docker` stack, in containers.
 
-Real Docker: ZenML builds the step image from the project's Dockerfile, its
-local Docker orchestrator runs one container per step, and the deployment
-pipeline starts BentoML's container image. Needs a Docker engine; `.ci/run`
+Real Docker: ZenML builds the step image from the project's Dockerfile (target
+`runtime`: dependencies, no code) and pushes it to the stack's local registry; its
+local Docker orchestrator runs a dynamic pipeline (training) in one container and a
+static one with one container per step; the code comes from the artifact store; a
+second run reuses the build; the deployment pipeline starts BentoML's container image. Needs a Docker engine; `.ci/run`
 installs and starts one (scripts/docker_engine.sh). Without one these tests
 are skipped with a banner in the summary (tests/conftest.py), never passed.
 """
@@ -71,21 +73,47 @@ def test_training_run_completes_on_docker_stack(docker_run):
     assert all(step.status.value == "completed" for step in docker_run.steps.values())
 
 
-def test_every_step_ran_in_its_own_container(docker_run, docker_engine):
+def test_the_run_ran_in_containers_of_the_runtime_image(docker_run, docker_engine):
+    """Dynamic pipeline: one container runs every step; static: one container per step."""
+    from pipelines import training_pipeline
+
     containers = docker_engine.containers.list(all=True, filters={"label": "har.project=har"})
-    ours = {}
+    ours = []
     for container in containers:
         env = dict(item.split("=", 1) for item in container.attrs["Config"]["Env"])
         if env.get("ZENML_DOCKER_ORCHESTRATOR_RUN_ID") == docker_run.orchestrator_run_id:
-            args = container.attrs["Args"]
-            ours[args[args.index("--step_name") + 1]] = container
-    assert set(ours) == set(docker_run.steps), f"steps without a container: {set(docker_run.steps) - set(ours)}"
-    for step_name, container in ours.items():
-        assert container.attrs["State"]["ExitCode"] == 0, step_name
-        assert container.image.tags and container.image.tags[0].startswith("zenml:training_pipeline"), step_name
-    # The step image is ZenML's build on top of the project's Dockerfile: the pinned venv is there.
-    image = next(iter(ours.values())).image
+            ours.append(container)
+    assert ours, "no container of this run"
+    if training_pipeline.is_dynamic:
+        assert len(ours) == 1, [c.name for c in ours]
+    else:
+        args = [c.attrs["Args"] for c in ours]
+        assert {a[a.index("--step_name") + 1] for a in args} == set(docker_run.steps)
+    for container in ours:
+        assert container.attrs["State"]["ExitCode"] == 0, container.name
+    # ZenML's build of the Dockerfile's `runtime` target, from the stack's registry: the pinned
+    # venv, no project code baked in (it is downloaded from the artifact store per run).
+    image = ours[0].image
+    assert any(name.startswith("127.0.0.1:") and "/zenml" in name
+               for name in image.tags + image.attrs.get("RepoDigests", [])), image.tags
     assert "VIRTUAL_ENV=/opt/venv" in image.attrs["Config"]["Env"]
+    listing = docker_engine.containers.run(image.id, ["ls", "/app"], remove=True, entrypoint=[]).decode()
+    assert "run.py" not in listing
+
+
+def test_a_second_run_reuses_the_build(docker_run, docker_configs, tiny_data):
+    """An unchanged project builds nothing: ZenML finds its earlier build in the stack's registry."""
+    from zenml.client import Client
+
+    builds_before = Client().list_builds(size=50).total
+    result = run_cli("--pipeline", "train", "--stack", "docker", "--model", MODEL,
+                     "--config", str(docker_configs["train"]), "--data-dir", str(tiny_data), "--no-cache", timeout=2400)
+    try:
+        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+        assert "Building Docker image" not in result.stdout + result.stderr
+        assert Client().list_builds(size=50).total == builds_before
+    finally:
+        run_cli("--list-deployments", "--stack", "local")
 
 
 def test_artifacts_and_tracking_are_visible_from_the_host(docker_run, tiny_data):
