@@ -40,7 +40,9 @@ PIPELINES = {"train": "training_pipeline", "deploy": "deployment_pipeline", "inf
 # Stacks whose steps run in images built from the Dockerfile, and their run settings.
 IMAGE_STACKS = {"har_docker": ROOT / "configs" / "stacks" / "docker.yaml",
                 "har_k8s": ROOT / "configs" / "stacks" / "kubernetes" / "settings.yaml"}
-CLI = os.environ.get("HAR_CLI_NAME", "python run.py")  # how the user called us, for the next-step hints
+def command(pipeline: str) -> str:
+    """How the user runs `pipeline` (for the next-step hints): `har train` or `python run.py --pipeline train`."""
+    return f"har {pipeline}" if os.environ.get("HAR_CLI") == "har" else f"python run.py --pipeline {pipeline}"
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -184,12 +186,12 @@ def production_version(model_name: str) -> Any:
     except KeyError:
         known = [m.name for m in Client().list_models(size=20).items]
         raise ModelNotFound(f"no model named '{model_name}' (known: {', '.join(known) or 'none yet'}); train it "
-                            f"first: {CLI} --pipeline train [--dataset NAME]") from None
+                            f"first: {command('train')} [--dataset NAME]") from None
     try:
         return Client().get_model_version(model_name, "production")
     except KeyError:
         raise ModelNotFound(f"model '{model_name}' has no production version yet (no training run passed its "
-                            f"gate and promotion); train it: {CLI} --pipeline train [--dataset NAME]") from None
+                            f"gate and promotion); train it: {command('train')} [--dataset NAME]") from None
 
 
 def start_stack(stack: str, debug: bool) -> str:
@@ -227,10 +229,10 @@ def run_train(pipeline: Any, run_config: Dict[str, Any], dataset: Any, data_path
         promoted = False
     if promoted:
         click.echo(f"Model '{model_name}' version {version.number} is now production. "
-                   f"Next: {CLI} --pipeline deploy{hint}")
+                   f"Next: {command('deploy')}{hint}")
     else:
         click.echo(f"Model '{model_name}': this version was not promoted (see the promotion_decision artifact); "
-                   f"production is unchanged. Next: {CLI} --pipeline deploy{hint} to serve production")
+                   f"production is unchanged. Next: {command('deploy')}{hint} to serve production")
     return run
 
 
@@ -269,7 +271,7 @@ def run_on_new_data(pipeline_name: str, pipeline: Any, run_config: Dict[str, Any
     if pipeline_name == "inference":
         summary = run.steps["export_predictions"].outputs["export_summary"][0].load()
         click.echo(f"{summary['rows']} window predictions written to {summary['file']} and logged in "
-                   f"{summary['prediction_log']}. Next: {CLI} --pipeline drift{dataset_flag(dataset)} "
+                   f"{summary['prediction_log']}. Next: {command('drift')}{dataset_flag(dataset)} "
                    f"--data-dir {data_path}")
         return
     action = run.steps["act_on_drift"].outputs["drift_action"][0].load()
@@ -327,7 +329,7 @@ def manage_deployments(stop: bool, model_name: str) -> None:
                    f"port {row['port']}  bento {row['bento']}  pids {' '.join(map(str, row['pids'])) or '-'}")
     if any(row["state"] != "running" for row in rows):
         click.echo(f"Not serving: its processes died (killed, reboot) or it was stopped. Restore the production "
-                   f"version: {CLI} --pipeline deploy --model {model_name} (replaces the dead deployment, ends "
+                   f"version: {command('deploy')} --model {model_name} (replaces the dead deployment, ends "
                    "leftover processes and frees the port)")
 
 

@@ -81,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int | str | None:
         print(f"har: {error}", file=sys.stderr)
         return 2
     os.environ.setdefault(PROJECT_ROOT_ENV, str(root))
+    os.environ["HAR_CLI"] = "har"  # run.py words its next-step hints as `har <command>`
     if sys.path[:1] != [str(root)]:
         sys.path.insert(0, str(root))
     run = importlib.import_module("run")  # the checkout's run.py
