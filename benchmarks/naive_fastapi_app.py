@@ -3,7 +3,9 @@
     HAR_MODEL_DIR=<bentoml model dir> uvicorn benchmarks.naive_fastapi_app:app --port 8001
 
 Loads the same files as the BentoML service (model.keras, normalizer.json,
-serving.json) so both serve the identical model.
+serving.json) so both serve the identical model, here through the Keras
+family's own `model.predict` (whatever runtime the service uses; the ONNX
+export is that same model, checked for parity).
 """
 
 import json

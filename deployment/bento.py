@@ -11,7 +11,7 @@ from typing import Any, Dict
 
 from zenml.logger import get_logger
 
-from har.serving import MODEL_FILE, NORMALIZER_FILE, SERVING_CONFIG_FILE, ServingConfig
+from har.serving import MODEL_FILE, NORMALIZER_FILE, ONNX, ONNX_FILE, SERVING_CONFIG_FILE, ServingConfig
 from har.types import ChannelNormalizer
 
 logger = get_logger(__name__)
@@ -21,39 +21,53 @@ SERVICE_NAME = "har_activity_service"
 # staging folder holding only these, never in the repository (a BentoML home inside the build
 # context would be copied into itself).
 BENTO_SOURCES = ("service.py", "har")
-BENTO_PACKAGES = ("numpy", "pandas", "scikit-learn", "keras", "tensorflow-cpu", "pydantic", "orjson", "bentoml")
+# Keras/TensorFlow stay: models without an ONNX export (older versions) are served by Keras.
+BENTO_PACKAGES = ("numpy", "pandas", "scikit-learn", "keras", "tensorflow-cpu", "onnxruntime", "pydantic", "orjson",
+                  "bentoml")
 
 
 def bentoml_version_tag(model_name: str, model_version: str) -> str:
     return f"{model_name}:zenml-v{model_version}"
 
 
-def export_model(model: Any, normalizer: ChannelNormalizer, config: ServingConfig) -> str:
-    """Save model + normaliser + serving config as one BentoML model; returns its tag.
+def export_model(model: Any, normalizer: ChannelNormalizer, config: ServingConfig,
+                 onnx_model: bytes | None = None) -> str:
+    """Save model + normaliser + serving config (+ the ONNX export) as one BentoML model; returns its tag.
 
-    A ZenML model version is immutable, so an existing export of it is reused.
+    `onnx_model` is the `.onnx` file of the version's `onnx_float32` export
+    (normaliser inside); required when `config.runtime` is "onnx". The Keras
+    model is always stored too. A ZenML model version is immutable, so an
+    existing export of it with the same serving config is reused.
     """
     import bentoml
 
+    if config.runtime == ONNX and not onnx_model:
+        raise ValueError(f"serving config says runtime 'onnx' but model version {config.model_version} has no "
+                         "ONNX export to package")
     tag = bentoml_version_tag(config.model_name, config.model_version)
     try:
         existing = bentoml.models.get(tag)
     except bentoml.exceptions.NotFound:
         pass
     else:
-        if json.loads(Path(existing.path_of(SERVING_CONFIG_FILE)).read_text()) == config.to_dict():
+        same_onnx = not onnx_model or (Path(existing.path_of(ONNX_FILE)).exists()
+                                       and Path(existing.path_of(ONNX_FILE)).read_bytes() == onnx_model)
+        if json.loads(Path(existing.path_of(SERVING_CONFIG_FILE)).read_text()) == config.to_dict() and same_onnx:
             return str(existing.tag)
         bentoml.models.delete(tag)  # same version, other serving settings (limits): export again
     with bentoml.models.create(
         tag,
         labels={"zenml_model": config.model_name, "zenml_version": config.model_version},
         metadata={"classes": config.class_names, "channels": config.channel_names,
-                  "window_size": config.window_size, "sample_rate_hz": config.sample_rate_hz},
+                  "window_size": config.window_size, "sample_rate_hz": config.sample_rate_hz,
+                  "runtime": config.runtime},
     ) as stored:
         target = Path(stored.path)
         model.save(target / MODEL_FILE)
         (target / NORMALIZER_FILE).write_text(json.dumps(normalizer.to_dict(), indent=2))
         (target / SERVING_CONFIG_FILE).write_text(json.dumps(config.to_dict(), indent=2))
+        if onnx_model:
+            (target / ONNX_FILE).write_bytes(onnx_model)
     return str(stored.tag)
 
 

@@ -1,9 +1,11 @@
-"""Serving-side logic: request validation, stream windowing and micro-batched inference.
+"""Serving-side logic: request validation (JSON and binary bodies), stream windowing, runtimes and micro-batching.
 
 Shared by the BentoML service (`service.py`), the consistency tests and the
 benchmarks. Windowing and normalisation are the training code itself
 (`har.windowing`, `har.resampling`, `ChannelNormalizer`), so serving cannot
-drift from training.
+drift from training. The model runs in a `Runtime`: `OnnxRuntime` (the
+training pipeline's ONNX export, normaliser inside) or `KerasRuntime` (the
+`.keras` model and `normalizer.json`), as `serving.json` says.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ import asyncio
 import dataclasses
 import hashlib
 import hmac
+import io
 import json
+import logging
 import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Protocol, Sequence, Tuple
 
 import numpy as np
 
@@ -32,6 +36,11 @@ if TYPE_CHECKING:  # har.config (pydantic, yaml) is only needed where a config i
 MODEL_FILE = "model.keras"
 NORMALIZER_FILE = "normalizer.json"
 SERVING_CONFIG_FILE = "serving.json"
+ONNX_FILE = "model.onnx"  # the training pipeline's onnx_float32 export (normaliser inside)
+
+KERAS, ONNX = "keras", "onnx"
+RUNTIMES = (KERAS, ONNX)
+logger = logging.getLogger(__name__)
 
 
 MAX_TIMESTAMP_MS = 1e13  # epoch milliseconds of the year 2286: anything later is another unit (us, ns) or garbage
@@ -186,8 +195,13 @@ class ServingConfig:
     max_stream_samples: int = 360_000  # 2 h at 50 Hz
     units: Dict[str, StreamUnits] = field(default_factory=dict)
     linear_acceleration: bool = False  # gravity-free accelerometer: no 1 g plausibility check
+    # What runs the model (`load_runtime`); serving.json files written before runtimes existed mean Keras.
+    runtime: str = KERAS
+    runtime_threads: int = 1
 
     def __post_init__(self) -> None:
+        if self.runtime not in RUNTIMES:
+            raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}, got {self.runtime!r}")
         seen: List[str] = []
         for name, stream in self.units.items():
             unknown = [c for c in stream.channels if c not in self.channel_names or c in seen]
@@ -337,6 +351,95 @@ def check_windows(windows: Any, config: ServingConfig, units: Any = None) -> np.
     return to_canonical_units(array, units, config)
 
 
+# --- binary request bodies for /predict ---------------------------------------------------------------------
+
+JSON_TYPE, OCTET_TYPE, NPY_TYPE = "application/json", "application/octet-stream", "application/x-npy"
+BINARY_TYPES = (OCTET_TYPE, NPY_TYPE)
+SHAPE_HEADER, UNITS_HEADER = "x-shape", "x-units"
+
+
+def parse_shape_header(value: str | None) -> Tuple[int, ...]:
+    """`X-Shape: 64,128,6` -> (64, 128, 6); RequestError 400 when missing or not comma-separated integers."""
+    if not value:
+        raise RequestError(f"an {OCTET_TYPE} body needs the header 'X-Shape: <windows>,<samples>,<channels>' "
+                           "(e.g. X-Shape: 64,128,6); the body is float32 little-endian in that C order")
+    try:
+        shape = tuple(int(part) for part in value.split(","))
+    except ValueError:
+        shape = ()
+    if not shape or len(shape) > 4 or any(d < 0 for d in shape):
+        raise RequestError(f"X-Shape is {value[:100]!r}; expected non-negative integers separated by commas, "
+                           "e.g. X-Shape: 64,128,6")
+    return shape
+
+
+def parse_units_header(value: str | None) -> Dict[str, str] | None:
+    """`X-Units: accelerometer=m/s^2,gyroscope=deg/s` -> the JSON body's `units` object (None when absent)."""
+    if value is None or not value.strip():
+        return None
+    units = {}
+    for part in value.split(","):
+        name, sep, unit = part.partition("=")
+        if not sep or not name.strip() or not unit.strip():
+            raise RequestError(f"X-Units is {value[:200]!r}; expected stream=unit pairs separated by commas, "
+                               "e.g. X-Units: accelerometer=m/s^2,gyroscope=deg/s")
+        units[name.strip()] = unit.strip()
+    return units
+
+
+def _npy_array(body: bytes) -> np.ndarray:
+    """A `.npy` body as an array, reading the header first: never unpickles, never allocates more than sent."""
+    fmt = np.lib.format
+    stream = io.BytesIO(body)
+    try:
+        version = fmt.read_magic(stream)
+        if version not in ((1, 0), (2, 0)):
+            raise ValueError(f"npy format version {version} is not supported (1.0 or 2.0)")
+        read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+        shape, fortran_order, dtype = read_header(stream)
+    except Exception as error:  # numpy's header parser raises ValueError, SyntaxError, TokenError, ...
+        raise RequestError(f"the body is not a valid .npy file ({str(error)[:200]})") from None
+    if dtype.hasobject or dtype.kind not in "fiu":
+        raise RequestError(f".npy dtype {dtype} is refused; send float32 (little-endian '<f4') numbers")
+    if len(shape) > 4:
+        raise RequestError(f".npy shape {shape} has too many dimensions; expected (windows, samples, channels)")
+    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if len(body) - stream.tell() != expected:
+        raise RequestError(f".npy header says shape {shape} of {dtype} ({expected} bytes of data) but the body "
+                           f"has {len(body) - stream.tell()} bytes after the header")
+    try:
+        return np.load(io.BytesIO(body), allow_pickle=False)  # the checks above make this a plain copy
+    except ValueError as error:
+        raise RequestError(f"the body is not a valid .npy file ({str(error)[:200]})") from None
+
+
+def parse_binary_windows(body: bytes, content_type: str, headers: Mapping[str, str]
+                         ) -> Tuple[np.ndarray, Dict[str, str] | None]:
+    """A binary /predict body -> (the windows array, the declared units); `check_windows` validates them next,
+    exactly as it validates a JSON body's windows.
+
+    `application/octet-stream`: float32 little-endian values in C order, shape
+    in `X-Shape: n,window,channels`. `application/x-npy`: a `.npy` file
+    (`np.save` of a float32 array; no pickles, object dtypes refused).
+    `X-Units` declares the units as the JSON body's `units` does. `headers`
+    has lower-case names.
+    """
+    units = parse_units_header(headers.get(UNITS_HEADER))
+    if content_type == NPY_TYPE:
+        array = _npy_array(body)
+    elif content_type == OCTET_TYPE:
+        shape = parse_shape_header(headers.get(SHAPE_HEADER))
+        count = math.prod(shape)
+        if count * 4 != len(body):
+            raise RequestError(f"X-Shape {','.join(map(str, shape))} needs {count * 4} bytes of float32; the body "
+                               f"has {len(body)}")
+        array = np.frombuffer(body, dtype="<f4").reshape(shape)
+    else:
+        raise RequestError(f"content type {content_type!r} is not a windows format; send {JSON_TYPE}, "
+                           f"{OCTET_TYPE} (with X-Shape) or {NPY_TYPE}", status=415)
+    return array, units
+
+
 def stream_to_windows(timestamps_ms: Any, samples: Any, config: ServingConfig,
                       units: Any = None) -> Tuple[np.ndarray, np.ndarray]:
     """Raw samples of any length -> (windows, window start times in epoch ms), as in training.
@@ -393,17 +496,45 @@ def stream_to_windows(timestamps_ms: Any, samples: Any, config: ServingConfig,
     return windows, grid[starts] * 1000.0
 
 
-class Predictor:
-    """A Keras model behind a compiled `tf.function`: ~1.5 ms for one window instead of ~60 ms for
+class Runtime(Protocol):
+    """What runs the model: raw windows (canonical units, not normalised) in, probabilities out.
+
+    Each implementation owns its normalisation: the Keras runtime applies the
+    training normaliser, the ONNX graph has it folded in (never twice).
+    """
+
+    name: str
+    buckets: Tuple[int, ...]  # batch sizes run once at load; the last is the largest batch per call
+    inline_windows: int  # batches up to this size cost less than a hop to a worker thread: run them in place
+
+    def predict_proba(self, raw_windows: np.ndarray) -> np.ndarray:
+        """`(n, window, channels)` float32 raw windows -> `(n, n_classes)` float32 probabilities."""
+        ...
+
+
+def batch_buckets(max_batch: int) -> Tuple[int, ...]:
+    """1, 2, 4, ... up to `max_batch` (included): the batch sizes warmed up at load."""
+    buckets = tuple(2**k for k in range(max_batch.bit_length()) if 2**k <= max_batch)
+    return buckets if buckets[-1] == max_batch else (*buckets, max_batch)
+
+
+class KerasRuntime:
+    """The `.keras` model behind a compiled `tf.function`: ~1.5 ms for one window instead of ~60 ms for
     `model.predict`, because Keras' per-call set-up is paid once at load time.
 
     `threads` caps TensorFlow's thread pools. On a small machine the HTTP side
     (JSON parsing) needs a core of its own: with TF's default pools their
     spinning threads took it, and a 64-window request spent 20 ms instead of
-    3 ms in `orjson.loads`.
+    3 ms in `orjson.loads`. Batches are padded to the buckets: oneDNN builds
+    kernels per input shape, and the first call with each new batch size cost
+    tens of milliseconds under load. All are built at load.
     """
 
-    def __init__(self, model_dir: str | Path, threads: int = 1, max_batch: int = 512):
+    name = KERAS
+    inline_windows = 0  # ~1.5 ms even for one window: always in a worker thread
+
+    def __init__(self, model_dir: str | Path, window_shape: Tuple[int, int], threads: int = 1,
+                 max_batch: int = 512):
         import keras
         import tensorflow as tf
 
@@ -412,35 +543,114 @@ class Predictor:
             tf.config.threading.set_inter_op_parallelism_threads(threads)
         except RuntimeError:  # TF already initialised in this process (e.g. tests): keep its pools
             pass
-
         model_dir = Path(model_dir)
-        self.config = ServingConfig.from_dict(json.loads((model_dir / SERVING_CONFIG_FILE).read_text()))
         self.normalizer = ChannelNormalizer.from_dict(json.loads((model_dir / NORMALIZER_FILE).read_text()))
         self.model = keras.models.load_model(model_dir / MODEL_FILE, compile=False)
-        spec = tf.TensorSpec([None, self.config.window_size, len(self.config.channel_names)], tf.float32)
-        self._call = tf.function(self._forward, input_signature=[spec])
-        # Batches are padded to a few sizes: oneDNN builds kernels per input shape, and the first
-        # call with each new batch size cost tens of milliseconds under load. All are built here.
-        self.buckets = tuple(2**k for k in range(max_batch.bit_length()) if 2**k <= max_batch)
-        if self.buckets[-1] != max_batch:
-            self.buckets += (max_batch,)
+        self._call = tf.function(self._forward, input_signature=[tf.TensorSpec([None, *window_shape], tf.float32)])
+        self.buckets = batch_buckets(max_batch)
         for n in self.buckets:
-            self._call(np.zeros((n, self.config.window_size, len(self.config.channel_names)), np.float32))
+            self._call(np.zeros((n, *window_shape), np.float32))
 
     def _forward(self, x):  # traced once by tf.function
         return self.model(x, training=False)
 
-    def predict_proba(self, windows: np.ndarray) -> np.ndarray:
-        """Probabilities for raw (unnormalised) windows, as `(n, n_classes)` float32."""
-        x = self.normalizer.transform(windows)
+    def predict_proba(self, raw_windows: np.ndarray) -> np.ndarray:
+        x = self.normalizer.transform(raw_windows)
         n = len(x)
-        if n > self.buckets[-1]:
-            return np.concatenate([self.predict_proba(windows[i : i + self.buckets[-1]])
-                                   for i in range(0, n, self.buckets[-1])])
         size = next(b for b in self.buckets if b >= n)
         if size != n:
             x = np.concatenate([x, np.zeros((size - n, *x.shape[1:]), np.float32)])
         return np.asarray(self._call(x), dtype=np.float32)[:n]
+
+
+class OnnxRuntime:
+    """The training pipeline's `onnx_float32` export (normaliser folded in) in ONNX Runtime.
+
+    One window takes ~0.05 ms instead of ~1.5-3 ms through TensorFlow, and a
+    batch of 64 about half TF's time (benchmarks/bench_serving.py measures
+    both on this machine). `threads` is ONNX Runtime's intra-op pool:
+    1 runs the graph in the calling thread, which leaves the other core to
+    the HTTP side; with more, the pool's threads do not spin between calls
+    (spinning took the event loop's core on a shared 2-core machine and
+    halved batch throughput). Execution is sequential (one small graph). No
+    padding: ONNX Runtime has no per-shape compilation; every bucket size
+    is still run once at load so memory arenas are sized before traffic.
+    """
+
+    name = ONNX
+    # ~0.05 ms for one window, ~0.25 ms for 8: less than handing the batch to a thread and back on a busy
+    # 2-core machine (the hop was ~10 % of the event loop's time with 8 one-window clients).
+    inline_windows = 8
+    # Per window, batches of 256-512 ran about half as fast as 64-128 here (the LSTM's working set leaves the
+    # cache), and one call costs only ~0.05 ms: larger batches are split into calls of at most this size.
+    max_call_batch = 128
+
+    def __init__(self, model: str | Path | bytes, window_shape: Tuple[int, int], threads: int = 1,
+                 max_batch: int = 512):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        source = model if isinstance(model, bytes) else str(model)
+        self.session = ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+        self._input = self.session.get_inputs()[0].name
+        self.buckets = batch_buckets(min(max_batch, self.max_call_batch))
+        for n in self.buckets:
+            self.session.run(None, {self._input: np.zeros((n, *window_shape), np.float32)})
+
+    def predict_proba(self, raw_windows: np.ndarray) -> np.ndarray:
+        x = np.ascontiguousarray(raw_windows, dtype=np.float32)
+        size = self.buckets[-1]
+        parts = [self.session.run(None, {self._input: x[i : i + size]})[0] for i in range(0, len(x), size)]
+        return np.asarray(parts[0] if len(parts) == 1 else np.concatenate(parts), dtype=np.float32)
+
+
+def load_runtime(model_dir: str | Path, config: ServingConfig, runtime: str | None = None, threads: int = 1,
+                 max_batch: int = 512) -> Runtime:
+    """The runtime `runtime` (default: the one `config` was packaged with) for the model in `model_dir`.
+
+    A model folder without `model.onnx` (packaged before the exports, or from a
+    version without them) is served by Keras, with a warning.
+    """
+    name = runtime or config.runtime
+    if name not in RUNTIMES:
+        raise ValueError(f"unknown runtime {name!r}; one of {', '.join(RUNTIMES)}")
+    window_shape = (config.window_size, len(config.channel_names))
+    if name == ONNX:
+        if (Path(model_dir) / ONNX_FILE).exists():
+            return OnnxRuntime(Path(model_dir) / ONNX_FILE, window_shape, threads=threads, max_batch=max_batch)
+        logger.warning("runtime 'onnx' requested but %s has no %s: serving with Keras", model_dir, ONNX_FILE)
+    return KerasRuntime(model_dir, window_shape, threads=threads, max_batch=max_batch)
+
+
+class Predictor:
+    """The served model: its `ServingConfig`, a `Runtime`, and the JSON answers.
+
+    `runtime` and `threads` default to what `serving.json` says (`runtime`,
+    `runtime_threads`); `HAR_RUNTIME` / `HAR_RUNTIME_THREADS` override them in
+    the service. Requests over `max_batch` windows are split.
+    """
+
+    def __init__(self, model_dir: str | Path, threads: int | None = None, max_batch: int = 512,
+                 runtime: str | None = None):
+        self.config = ServingConfig.from_dict(json.loads((Path(model_dir) / SERVING_CONFIG_FILE).read_text()))
+        self.threads = self.config.runtime_threads if threads is None else threads
+        self.runtime = load_runtime(model_dir, self.config, runtime, threads=self.threads, max_batch=max_batch)
+        self.max_batch = max_batch
+
+    @property
+    def buckets(self) -> Tuple[int, ...]:
+        return self.runtime.buckets  # type: ignore[attr-defined]
+
+    def predict_proba(self, windows: np.ndarray) -> np.ndarray:
+        """Probabilities for raw (unnormalised) windows, as `(n, n_classes)` float32."""
+        if len(windows) > self.max_batch:
+            return np.concatenate([self.runtime.predict_proba(windows[i : i + self.max_batch])
+                                   for i in range(0, len(windows), self.max_batch)])
+        return self.runtime.predict_proba(windows)
 
     def describe(self, probabilities: np.ndarray, start_times_ms: Sequence[float] | None = None) -> List[dict]:
         """One JSON-ready answer per window: label, class probabilities, model version."""
@@ -467,9 +677,10 @@ class MicroBatcher:
     rejects a request because a latency target might be missed.
     """
 
-    def __init__(self, infer: Callable[[np.ndarray], np.ndarray], max_batch: int = 512):
+    def __init__(self, infer: Callable[[np.ndarray], np.ndarray], max_batch: int = 512, inline_windows: int = 0):
         self._infer = infer
         self._max_batch = max_batch
+        self._inline_windows = inline_windows  # batches this small run on the event loop (Runtime.inline_windows)
         self._queue: asyncio.Queue | None = None
         self._worker: asyncio.Task | None = None
         self.batches = 0
@@ -500,7 +711,10 @@ class MicroBatcher:
                 size += len(item[0])
             inputs = batch[0][0] if len(batch) == 1 else np.concatenate([w for w, _ in batch])
             try:
-                outputs = await loop.run_in_executor(None, self._infer, inputs)
+                if len(inputs) <= self._inline_windows:
+                    outputs = self._infer(inputs)
+                else:
+                    outputs = await loop.run_in_executor(None, self._infer, inputs)
             except Exception as error:  # the model failed: every waiting request gets the error
                 for _, future in batch:
                     if not future.done():

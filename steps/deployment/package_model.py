@@ -11,8 +11,10 @@ from zenml.logger import get_logger
 
 from deployment.bento import build_bento, export_model
 from har.config import DataConfig, load_schema
+from har.export import ONNX as ONNX_FORMAT
+from har.export import ExportedModel
 from har.paths import project_path
-from har.serving import ServingConfig, units_from_schema
+from har.serving import KERAS, ONNX, RUNTIMES, ServingConfig, units_from_schema
 from har.types import ChannelNormalizer, WindowedDataset
 
 logger = get_logger(__name__)
@@ -28,6 +30,9 @@ def package_model(
     max_body_bytes: int = 32 * 1024 * 1024,
     docker_base_image: str | None = None,
     schema_path: str = "configs/schema.yaml",
+    onnx_model: ExportedModel | None = None,
+    runtime: str = ONNX,
+    runtime_threads: int = 1,
 ) -> Annotated[Bento, "bento"]:
     """Export model + normaliser + serving config to BentoML's model store and build the Bento.
 
@@ -42,11 +47,25 @@ def package_model(
             docker stack, see scripts/docker_stack.py), else BentoML's python:3.11-slim.
         schema_path: The data schema the model was trained with (relative: from the project root); gives
             each stream's canonical unit and the units a request may declare instead.
+        onnx_model: The version's `onnx_float32` export (normaliser inside); None for versions trained
+            before the exports.
+        runtime: What runs the model in the service: "onnx" (ONNX Runtime, the fastest with parity on the
+            2-core CPU it was measured on, see benchmarks/bench_serving.py) or "keras" (tf.function). "onnx"
+            falls back to "keras", with a warning, for a version without an ONNX export.
+        runtime_threads: The runtime's intra-op threads (1 leaves a core to the HTTP side).
 
     Returns:
         The Bento (service.py + the shared `har` package + the model).
     """
+    if runtime not in RUNTIMES:
+        raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
     context_model = get_step_context().model
+    if onnx_model is not None and onnx_model.format != ONNX_FORMAT:
+        raise ValueError(f"onnx_model is a {onnx_model.format} export ({onnx_model.name}); expected onnx_float32")
+    if runtime == ONNX and onnx_model is None:
+        logger.warning("Model version %s has no onnx_float32 export (trained before the exports): serving it "
+                       "with Keras instead of ONNX Runtime", context_model.version)
+        runtime = KERAS
     version = Client().get_model_version(context_model.name, context_model.version)
     data_config = DataConfig.model_validate(version.run_metadata.get("data_config") or {})
     units = units_from_schema(data_config.streams, load_schema(project_path(schema_path)))
@@ -67,14 +86,17 @@ def package_model(
         max_stream_samples=max_stream_samples,
         units=units,
         linear_acceleration=data_config.linear_acceleration,
+        runtime=runtime,
+        runtime_threads=runtime_threads,
     )
-    model_tag = export_model(trained_model, normalizer, config)
+    model_tag = export_model(trained_model, normalizer, config,
+                             onnx_model=onnx_model.content if runtime == ONNX and onnx_model else None)
     bento = build_bento(model_tag, {"max_body_bytes": max_body_bytes},
                         docker_base_image=docker_base_image or os.environ.get("HAR_BASE_IMAGE") or None)
-    logger.info("Packaged model version %s as BentoML model %s in Bento %s", config.model_version, model_tag,
-                bento.tag)
+    logger.info("Packaged model version %s (runtime %s) as BentoML model %s in Bento %s", config.model_version,
+                runtime, model_tag, bento.tag)
     log_metadata(metadata={"bentoml_model_tag": model_tag, "bento_tag": str(bento.tag),
-                           "model_version": config.model_version,
+                           "model_version": config.model_version, "runtime": runtime,
                            "units": {name: stream.unit for name, stream in units.items()},
                            "linear_acceleration": config.linear_acceleration}, infer_artifact=True)
     return bento

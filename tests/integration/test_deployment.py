@@ -62,6 +62,7 @@ def production():
         "model": version.get_artifact("trained_model").load(),
         "normalizer": version.get_artifact("normalizer").load(),
         "test": version.get_artifact("test_windows").load(),
+        "onnx": version.get_artifact("onnx_float32").load(),
     }
 
 
@@ -73,18 +74,102 @@ def test_server_outlives_the_pipeline_and_serves_the_production_version(deployed
     assert info["channel_names"] == production["test"].channel_names
 
 
-def test_served_predictions_equal_in_process_predictions(deployed, production):
-    from har.modeling import predict_proba
+SKEW_TOLERANCE = 1e-5  # max |served - in-process| probability, same runtime (the service rounds to 6 decimals)
+KERAS_TOLERANCE = 1e-4  # max |served (ONNX Runtime) - Keras| probability: two runtimes, float32 LSTMs
 
-    windows = production["test"].X[:12]
-    response = _post(deployed["url"], "/predict", {"windows": windows.tolist()})
+
+def _served(response: httpx.Response, class_names: list) -> np.ndarray:
     assert response.status_code == 200, response.text
-    body = response.json()
-    served = np.array([[p["probabilities"][c] for c in production["test"].class_names] for p in body["predictions"]])
-    local = predict_proba(production["model"], production["normalizer"].transform(windows))
-    np.testing.assert_allclose(served, local, atol=2e-5)
-    assert [p["label"] for p in body["predictions"]] == [production["test"].class_names[i] for i in local.argmax(1)]
-    assert {p["model_version"] for p in body["predictions"]} == {str(production["version"].number)}
+    return np.array([[p["probabilities"][c] for c in class_names] for p in response.json()["predictions"]])
+
+
+def test_served_predictions_equal_in_process_predictions_of_the_same_runtime(deployed, production):
+    """The service runs the version's ONNX export in ONNX Runtime: compared with that runtime in-process (and with
+    the Keras model it was exported from, which the export's parity gate already checked)."""
+    from har.modeling import predict_proba
+    from har.serving import OnnxRuntime
+
+    info = _post(deployed["url"], "/model_info", {}).json()
+    assert (info["runtime"], info["runtime_threads"]) == ("onnx", 1)
+    test = production["test"]
+    windows = test.X[:12]
+    response = _post(deployed["url"], "/predict", {"windows": windows.tolist()})
+    served = _served(response, test.class_names)
+    runtime = OnnxRuntime(production["onnx"].content, (test.window_size, len(test.channel_names)), threads=1,
+                          max_batch=16)
+    local = runtime.predict_proba(windows)  # raw windows: the normaliser is inside the ONNX graph
+    np.testing.assert_allclose(served, local, atol=SKEW_TOLERANCE, rtol=0)
+    keras = predict_proba(production["model"], production["normalizer"].transform(windows))
+    np.testing.assert_allclose(served, keras, atol=KERAS_TOLERANCE, rtol=0)
+    assert [p["label"] for p in response.json()["predictions"]] == [test.class_names[i] for i in local.argmax(1)]
+    assert {p["model_version"] for p in response.json()["predictions"]} == {str(production["version"].number)}
+
+
+def _npy(array: np.ndarray) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def test_binary_bodies_get_the_answers_of_the_json_body(deployed, production):
+    test = production["test"]
+    windows = test.X[:10].astype(np.float32)
+    expected = _served(_post(deployed["url"], "/predict", {"windows": windows.tolist()}), test.class_names)
+    shape = ",".join(map(str, windows.shape))
+    octet = httpx.post(deployed["url"] + "/predict", content=windows.astype("<f4").tobytes(), timeout=60,
+                       headers={"content-type": "application/octet-stream", "x-shape": shape})
+    npy = httpx.post(deployed["url"] + "/predict", content=_npy(windows), timeout=60,
+                     headers={"content-type": "application/x-npy"})
+    for response in (octet, npy):
+        np.testing.assert_array_equal(_served(response, test.class_names), expected)
+    # units in the X-Units header, as the JSON body's "units"
+    scale = np.array([9.80665] * 3 + [180 / np.pi] * 3, np.float32)
+    converted = httpx.post(deployed["url"] + "/predict", content=_npy(windows * scale), timeout=60, headers={
+        "content-type": "application/x-npy", "x-units": "accelerometer=m/s^2,gyroscope=deg/s"})
+    np.testing.assert_allclose(_served(converted, test.class_names), expected, atol=1e-4)
+    undeclared = httpx.post(deployed["url"] + "/predict", content=_npy(windows * scale), timeout=60,
+                            headers={"content-type": "application/x-npy"})
+    assert undeclared.status_code == 422 and "X-Units" in _error(undeclared)
+
+    schema = httpx.get(deployed["url"] + "/docs.json", timeout=10).json()["paths"]["/predict"]["post"]
+    assert list(schema["requestBody"]["content"]) == ["application/json", "application/octet-stream",
+                                                      "application/x-npy"]
+    assert {"X-Shape", "X-Units"} <= {parameter["name"] for parameter in schema["parameters"]}
+
+
+@pytest.mark.parametrize(
+    "content_type, headers, body, status, message",
+    [
+        ("application/octet-stream", {}, np.zeros((1, 128, 6), "<f4").tobytes(), 400, "X-Shape"),
+        ("application/octet-stream", {"x-shape": "1,128,x"}, np.zeros((1, 128, 6), "<f4").tobytes(), 400,
+         "non-negative integers"),
+        ("application/octet-stream", {"x-shape": "2,128,6"}, np.zeros((1, 128, 6), "<f4").tobytes(), 400,
+         "needs 6144 bytes"),
+        ("application/octet-stream", {"x-shape": "1,128,6"}, np.full((1, 128, 6), np.nan, "<f4").tobytes(), 400,
+         "all values must be finite"),
+        ("application/octet-stream", {"x-shape": "17,128,6"}, np.zeros((17, 128, 6), "<f4").tobytes(), 413,
+         "at most 16"),
+        ("application/octet-stream", {"x-shape": "1,128,5"}, np.zeros((1, 128, 5), "<f4").tobytes(), 400,
+         "expected 6"),
+        ("application/x-npy", {}, None, 400, "dtype object is refused"),  # None: built in the test
+        ("application/x-npy", {}, b"\x80\x04\x95not a pickle we would ever load", 400, "not a valid .npy"),
+        ("application/octet-stream", {"x-shape": "700,128,6"}, np.zeros((700, 128, 6), "<f4").tobytes(), 413,
+         "request body over"),  # 2.15 MB > max_body_bytes (2 MB): refused before it is read
+    ],
+)
+def test_bad_binary_bodies_get_4xx_in_the_error_shape(deployed, content_type, headers, body, status, message):
+    if body is None:  # an object array, written with pickles inside
+        import io
+
+        buffer = io.BytesIO()
+        np.save(buffer, np.array([{"a": 1}, 2.0], dtype=object), allow_pickle=True)
+        body = buffer.getvalue()
+    response = httpx.post(deployed["url"] + "/predict", content=body, timeout=60,
+                          headers={"content-type": content_type, **headers})
+    assert response.status_code == status, response.text
+    assert message in _error(response)
 
 
 def test_stream_is_windowed_like_training(deployed, production):

@@ -108,6 +108,30 @@ def test_micro_batcher_merges_concurrent_requests_and_splits_results():
     assert batcher.windows == 11
 
 
+def test_micro_batcher_runs_small_batches_in_place_and_big_ones_in_a_thread():
+    import threading
+
+    threads = []
+
+    def infer(x):
+        threads.append((len(x), threading.get_ident()))
+        if len(x) == 3:
+            raise RuntimeError("inline failure")
+        return x[:, 0, :1]
+
+    async def scenario():
+        batcher = MicroBatcher(infer, max_batch=64, inline_windows=4)
+        small = await batcher.submit(np.ones((2, 1, 1), np.float32))
+        big = await batcher.submit(np.ones((5, 1, 1), np.float32))
+        with pytest.raises(RuntimeError, match="inline failure"):
+            await batcher.submit(np.ones((3, 1, 1), np.float32))
+        return small, big, threading.get_ident()
+
+    small, big, loop_thread = asyncio.run(scenario())
+    assert small.shape == (2, 1) and big.shape == (5, 1)
+    assert [(n, ident == loop_thread) for n, ident in threads] == [(2, True), (5, False), (3, True)]
+
+
 def test_micro_batcher_propagates_model_errors_and_keeps_serving():
     state = {"fail": True}
 
@@ -419,3 +443,134 @@ def test_strict_number_check_keeps_single_window_validation_fast():
             check_windows(body, SENSOR)
             times.append(time.perf_counter() - start)
         assert np.median(times) < 5e-4, f"{np.median(times) * 1e6:.0f} us"
+
+
+# --- binary /predict bodies: application/octet-stream (+ X-Shape) and application/x-npy ------------------------
+
+UNPICKLED = []
+
+
+def _record(event: str) -> None:
+    UNPICKLED.append(event)
+
+
+class _Tripwire:
+    """Unpickling this object records it: the proof that a body was unpickled."""
+
+    def __reduce__(self):
+        return (_record, ("unpickled",))
+
+
+def _npy(array: np.ndarray, allow_pickle: bool = False) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=allow_pickle)
+    return buffer.getvalue()
+
+
+def _npy_header(header: str) -> bytes:
+    """A hand-written .npy 1.0 header (magic, length, dict padded to 64 bytes)."""
+    text = header.encode().ljust(64 - 10 - 1) + b"\n"
+    return b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text
+
+
+def test_binary_bodies_give_the_windows_of_the_json_body():
+    from har.serving import NPY_TYPE, OCTET_TYPE, parse_binary_windows
+
+    windows = (np.arange(2 * 8 * 3, dtype=np.float32).reshape(2, 8, 3) / 7.0)
+    expected = check_windows(windows.tolist(), CONFIG)
+    octet, units = parse_binary_windows(windows.astype("<f4").tobytes(), OCTET_TYPE, {"x-shape": "2, 8,3"})
+    assert units is None
+    np.testing.assert_array_equal(check_windows(octet, CONFIG), expected)
+    for array in (windows, windows.astype(">f4"), windows.astype(np.float64), np.asfortranarray(windows)):
+        npy, _ = parse_binary_windows(_npy(array), NPY_TYPE, {})
+        np.testing.assert_array_equal(check_windows(npy, CONFIG), expected)
+
+
+def test_units_of_a_binary_body_come_from_the_x_units_header():
+    from har.serving import OCTET_TYPE, parse_binary_windows
+
+    values = in_units(sitting(256), acc=MS2, gyro=DEG)[None, :128].astype(np.float32)
+    windows, units = parse_binary_windows(values.tobytes(), OCTET_TYPE, {
+        "x-shape": "1,128,6", "x-units": "accelerometer=m/s^2, gyroscope=deg/s"})
+    assert units == {"accelerometer": "m/s^2", "gyroscope": "deg/s"}
+    np.testing.assert_allclose(check_windows(windows, SENSOR, units), sitting(256)[None, :128], atol=1e-5)
+    with pytest.raises(RequestError, match="looks like m/s\\^2") as error:  # undeclared: the JSON body's 422
+        check_windows(windows, SENSOR)
+    assert error.value.status == 422
+    with pytest.raises(RequestError, match="stream=unit pairs"):
+        parse_binary_windows(values.tobytes(), OCTET_TYPE, {"x-shape": "1,128,6", "x-units": "m/s^2"})
+
+
+@pytest.mark.parametrize(
+    "body, headers, status, message",
+    [
+        (np.zeros((1, 8, 3), "<f4").tobytes(), {}, 400, "needs the header 'X-Shape"),
+        (np.zeros((1, 8, 3), "<f4").tobytes(), {"x-shape": "1;8;3"}, 400, "non-negative integers"),
+        (np.zeros((1, 8, 3), "<f4").tobytes(), {"x-shape": "1,8,-3"}, 400, "non-negative integers"),
+        (np.zeros((1, 8, 3), "<f4").tobytes(), {"x-shape": "2,8,3"}, 400, "needs 192 bytes of float32; the body has"),
+        (np.zeros((1, 8, 3), "<f4").tobytes()[:-1], {"x-shape": "1,8,3"}, 400, "the body has 95"),
+        (np.zeros((1, 8, 3), "<f4").tobytes(), {"x-shape": "1000000000,1000000000,3"}, 400, "needs 12000000000000000"),
+    ],
+)
+def test_bad_octet_stream_bodies_get_4xx(body, headers, status, message):
+    from har.serving import OCTET_TYPE, parse_binary_windows
+
+    with pytest.raises(RequestError, match=message.replace("(", r"\(")) as error:
+        parse_binary_windows(body, OCTET_TYPE, headers)
+    assert error.value.status == status
+
+
+@pytest.mark.parametrize("shape, message", [((8, 3), "single window"), ((1, 8, 2), "expected 3"),
+                                            ((6, 8, 3), "at most 5"), ((0, 8, 3), "empty")])
+def test_binary_windows_pass_the_same_checks_as_json(shape, message):
+    from har.serving import OCTET_TYPE, parse_binary_windows
+
+    windows, _ = parse_binary_windows(np.ones(shape, "<f4").tobytes(), OCTET_TYPE,
+                                      {"x-shape": ",".join(map(str, shape))})
+    with pytest.raises(RequestError, match=message):
+        check_windows(windows, CONFIG)
+
+
+def test_nan_in_a_binary_body_is_named_by_position():
+    from har.serving import NPY_TYPE, parse_binary_windows
+
+    windows = np.ones((2, 8, 3), np.float32)
+    windows[1, 4, 2] = np.nan
+    array, _ = parse_binary_windows(_npy(windows), NPY_TYPE, {})
+    with pytest.raises(RequestError, match=r"windows\[1\]\[4\]\[2\] \(z\) is nan"):
+        check_windows(array, CONFIG)
+
+
+def test_npy_bodies_are_never_unpickled():
+    import pickle
+
+    from har.serving import NPY_TYPE, parse_binary_windows
+
+    hostile = [
+        (_npy(np.array([_Tripwire(), 1.0], dtype=object), allow_pickle=True), "dtype object is refused"),
+        (pickle.dumps(_Tripwire()), "not a valid .npy"),
+        (pickle.dumps(np.ones((1, 8, 3))), "not a valid .npy"),
+        (_npy(np.array(["a" * 8] * 3)), "dtype <U8 is refused"),
+        (_npy(np.ones((1, 8, 3), np.float32))[:-4], "the body has 92 bytes"),
+        (_npy(np.ones((1, 8, 3), np.float32)) + b"\0" * 4, "the body has 100 bytes"),
+        (_npy_header("{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000, 8, 3), }") + b"\0" * 96,
+         "shape (1000000000000, 8, 3)"),  # a huge declared shape: refused before allocating it
+        (b"", "not a valid .npy"),
+    ]
+    for body, message in hostile:
+        with pytest.raises(RequestError, match=message.replace("(", r"\(").replace(")", r"\)")) as error:
+            parse_binary_windows(body, NPY_TYPE, {})
+        assert error.value.status == 400
+    assert UNPICKLED == []
+    assert pickle.loads(pickle.dumps(_Tripwire())) is None and UNPICKLED == ["unpickled"]  # the tripwire works
+    UNPICKLED.clear()
+
+
+def test_other_content_types_are_not_binary_windows():
+    from har.serving import parse_binary_windows
+
+    with pytest.raises(RequestError, match="not a windows format") as error:
+        parse_binary_windows(b"x", "application/vnd.bentoml+pickle", {})
+    assert error.value.status == 415
