@@ -55,43 +55,7 @@ def resample_streams(
     `tolerance_s`); consecutive valid points share a segment id (0, 1, 2, ...).
     If the streams do not overlap, all three arrays are empty.
     """
-    if not streams:
-        raise ValueError("resample_streams needs at least one stream")
-    if rate_hz <= 0 or tolerance_s <= 0:
-        raise ValueError(f"rate_hz and tolerance_s must be positive, got {rate_hz} and {tolerance_s}")
-    checked = {name: _check_stream(name, t, v) for name, (t, v) in streams.items()}
-    n_channels = sum(v.shape[1] for _, v in checked.values())
-
-    start = max(float(t[0]) for t, _ in checked.values())
-    end = min(float(t[-1]) for t, _ in checked.values())
-    if end < start:
-        return (
-            np.empty(0, dtype=np.float64),
-            np.empty((0, n_channels), dtype=np.float32),
-            np.empty(0, dtype=np.int32),
-        )
-    # Epoch-second timestamps carry ~1e-7 s of float error, i.e. up to ~1e-5 of a sample at 50 Hz:
-    # tolerate a thousandth of a sample so an on-grid stream keeps its last sample.
-    n = int(np.floor((end - start) * rate_hz + 1e-3)) + 1
-    grid = start + np.arange(n, dtype=np.float64) / rate_hz
-
-    valid = np.ones(n, dtype=bool)
-    for t, _ in checked.values():
-        valid &= _nearest_distance(t, grid) <= tolerance_s + _EPS_S
-    grid = grid[valid]
-
-    out = np.empty((grid.size, n_channels), dtype=np.float32)
-    col = 0
-    for t, values in checked.values():
-        for k in range(values.shape[1]):
-            out[:, col] = np.interp(grid, t, values[:, k])
-            col += 1
-
-    kept = np.flatnonzero(valid)
-    segments = np.zeros(kept.size, dtype=np.int32)
-    if kept.size > 1:
-        segments[1:] = np.cumsum(np.diff(kept) > 1, dtype=np.int64).astype(np.int32)
-    return grid, out, segments
+    return _resample(streams, rate_hz, tolerance_s)
 
 
 def assign_labels(
@@ -121,18 +85,18 @@ def assign_labels(
     return np.where(covered, names[safe], "")
 
 
-def resample_streams_sparse(
+def _resample(
     streams: Dict[str, Tuple[np.ndarray, np.ndarray]],
     rate_hz: float,
     tolerance_s: float,
 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """`resample_streams` whose work and memory grow with the sample count, never the time span.
+    """The grid points within `tolerance_s` of a sample of the shortest stream, and only those.
 
-    Same grid, values and segment ids, but only the grid points within
-    `tolerance_s` of a sample of the shortest stream are evaluated (a valid
-    point needs every stream close by, so it is among them); `resample_streams`
-    allocates every point from start to end, i.e. gigabytes for a few samples
-    that span days. For untrusted input (the HTTP stream endpoint).
+    A valid point needs every stream close by, so it is among them: work and
+    memory grow with the sample count, never with the time span (a grid from
+    start to end would be gigabytes for a few samples that span days; the
+    HTTP stream endpoint gets such input). The points' times are computed with
+    the same float operations as a full grid `start + i / rate_hz`.
     """
     if not streams:
         raise ValueError("resample_streams needs at least one stream")
@@ -145,7 +109,9 @@ def resample_streams_sparse(
     if end < start:
         return (np.empty(0, dtype=np.float64), np.empty((0, n_channels), dtype=np.float32),
                 np.empty(0, dtype=np.int32))
-    n = int(np.floor((end - start) * rate_hz + 1e-3)) + 1  # resample_streams' grid size, never allocated
+    # Epoch-second timestamps carry ~1e-7 s of float error, i.e. up to ~1e-5 of a sample at 50 Hz:
+    # tolerate a thousandth of a sample so an on-grid stream keeps its last sample.
+    n = int(np.floor((end - start) * rate_hz + 1e-3)) + 1  # the full grid's size, never allocated
 
     # Grid indices near each sample of the shortest stream (one more on each side absorbs rounding),
     # merged into runs; both bounds are non-decreasing because t is sorted.

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Protocol, 
 
 import numpy as np
 
-from har.resampling import resample_streams_sparse
+from har.resampling import resample_streams
 from har.types import ChannelNormalizer
 from har.units import check_acceleration_unit
 from har.windowing import segment_bounds, sliding_windows, window_starts
@@ -485,7 +485,7 @@ def stream_to_windows(timestamps_ms: Any, samples: Any, config: ServingConfig,
     x = to_canonical_units(x, units, config)
     # Sparse: the work follows the sample count, not the time span (a few samples days apart made the
     # dense grid gigabytes); identical to training's `resample_streams` (tests/unit/test_resampling.py).
-    grid, values, segments = resample_streams_sparse(
+    grid, values, segments = resample_streams(
         {"stream": (t / 1000.0, x)}, config.sample_rate_hz, config.merge_tolerance_ms / 1000.0
     )
     starts = window_starts(*segment_bounds(segments), config.window_size, config.step)

@@ -115,12 +115,34 @@ def test_assign_labels_without_intervals():
         assign_labels(np.arange(4.0), [0.0], [1.0, 2.0], ["a"])
 
 
-def test_sparse_resampling_equals_the_dense_grid_and_ignores_the_span():
-    """The serving path's `resample_streams_sparse` gives exactly `resample_streams`' output (gaps, jitter,
-    several streams of other rates), while its work follows the sample count."""
-    import time
+def _dense_oracle(streams, rate_hz, tolerance_s):
+    """Every grid point from start to end, checked: the definition `resample_streams` must equal."""
+    from har.resampling import _EPS_S, _nearest_distance
 
-    from har.resampling import resample_streams_sparse
+    start = max(float(t[0]) for t, _ in streams.values())
+    end = min(float(t[-1]) for t, _ in streams.values())
+    n_channels = sum(np.asarray(v).reshape(len(t), -1).shape[1] for t, v in streams.values())
+    if end < start:
+        return np.empty(0), np.empty((0, n_channels), np.float32), np.empty(0, np.int32)
+    n = int(np.floor((end - start) * rate_hz + 1e-3)) + 1
+    grid = start + np.arange(n, dtype=np.float64) / rate_hz
+    valid = np.ones(n, dtype=bool)
+    for t, _ in streams.values():
+        valid &= _nearest_distance(np.asarray(t, np.float64), grid) <= tolerance_s + _EPS_S
+    kept = np.flatnonzero(valid)
+    grid = grid[valid]
+    out = np.column_stack([np.interp(grid, t, np.asarray(v, np.float64).reshape(len(t), -1)[:, k])
+                           for t, v in streams.values() for k in range(np.asarray(v).reshape(len(t), -1).shape[1])])
+    segments = np.zeros(kept.size, dtype=np.int32)
+    if kept.size > 1:
+        segments[1:] = np.cumsum(np.diff(kept) > 1).astype(np.int32)
+    return grid, out.astype(np.float32).reshape(-1, n_channels), segments
+
+
+def test_resampling_equals_the_full_grid_and_ignores_the_span():
+    """`resample_streams` gives exactly the full grid's output (gaps, jitter, several streams of other
+    rates), while its work follows the sample count, not the time span."""
+    import time
 
     rng = np.random.default_rng(0)
     for _ in range(200):
@@ -132,11 +154,10 @@ def test_sparse_resampling_equals_the_dense_grid_and_ignores_the_span():
             gaps = rng.random(n) < 0.03
             steps[gaps] += rng.exponential(2.0, gaps.sum())
             streams[f"s{s}"] = (1.7e9 + rng.uniform(0, 0.1) + np.cumsum(steps), rng.normal(size=(n, 2)))
-        for dense, sparse in zip(resample_streams(streams, rate, tolerance),
-                                 resample_streams_sparse(streams, rate, tolerance), strict=True):
-            assert dense.dtype == sparse.dtype
+        for dense, sparse in zip(_dense_oracle(streams, rate, tolerance),
+                                 resample_streams(streams, rate, tolerance), strict=True):
             np.testing.assert_array_equal(dense, sparse)
     t = np.concatenate([[0.0], 1e12 + np.arange(128) * 0.02])  # 129 samples over 31,000 years
     start = time.perf_counter()
-    grid, values, segments = resample_streams_sparse({"s": (t, np.zeros((129, 6)))}, 50.0, 0.05)
+    grid, values, segments = resample_streams({"s": (t, np.zeros((129, 6)))}, 50.0, 0.05)
     assert time.perf_counter() - start < 0.1 and len(grid) < 3 * 129 and segments.max() == 1
