@@ -35,6 +35,9 @@ NOISE = re.compile(
         r"^Reusing existing build", r"^Caching is disabled", r"^Tracking URI",
         r"^Deploying model server for .* with the following configuration", r"^Adding BentoML requirement",
         r"^Created a new BentoML deployment service", r"is deprecated and will be removed",
+        r"^Uploading external artifact", r"^Finished uploading external artifact",
+        r"^Computed \d+ values for constant folding", r"^Optimizing ONNX model", r"^After optimization: ",
+        r"^Using tensorflow=", r"^Using opset ",
     ])
 )
 STACK_LISTING = re.compile(r"^\s{2}[a-z_]+: \S+$")  # "  orchestrator: default" under "Using stack:"
@@ -54,7 +57,7 @@ class _ConsoleFilter(logging.Filter):
         except Exception:  # a malformed record is not ours to judge
             return True
         plain = _strip_ansi(message).strip()
-        from_framework = record.name.startswith(("zenml", "mlflow", "bentoml", "evidently"))
+        from_framework = record.name.startswith(("zenml", "mlflow", "bentoml", "evidently", "tf2onnx"))
         if from_framework and (NOISE.search(plain) or STACK_LISTING.match(_strip_ansi(message))):
             return self.debug
         if self.debug:
