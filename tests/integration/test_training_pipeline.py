@@ -12,7 +12,7 @@ from tests.integration.conftest import run_cli
 pytestmark = pytest.mark.integration
 MODEL = "har-activity-classifier"
 STEPS = {"ingest_recordings", "validate_sensor_data", "window_recordings", "split_windows", "fit_normalizer",
-         "train_model", "evaluate_model", "check_quality_gate", "promote_model"}
+         "train_model", "evaluate_model", "check_quality_gate", "promote_model", "export_model"}
 
 
 def _latest_run():
@@ -128,3 +128,13 @@ def test_bad_data_fails_with_a_message_naming_file_column_and_line(first_run, ti
     output = result.stdout + result.stderr
     assert f"recording '{recording.name}'" in output and "accelerometer.csv" in output
     assert "column 'y'" in output and "line 6" in output
+
+
+def test_exports_are_model_artifacts_that_agree_with_keras(first_run):
+    outputs = first_run.steps["export_model"].outputs
+    assert {"litert_float32", "litert_int8", "onnx_float32", "export_report"} <= set(outputs)
+    version = first_run.model_version
+    for name in ("litert_float32", "litert_int8", "onnx_float32"):
+        export = version.get_artifact(name).load()
+        assert export.content and export.parity["top1_agreement"] >= 0.8  # the tiny config's gate
+        assert "FlexDelegate" not in " ".join(export.ops) and not any(op.startswith("Flex") for op in export.ops)
