@@ -185,3 +185,27 @@ def h() -> SimpleNamespace:
         get_cell=get_cell,
         START_MS=START_MS,
     )
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    """A real local ZenML artifact store in a temporary folder (materializer tests)."""
+    import uuid
+    from datetime import datetime
+
+    from zenml.artifact_stores.local_artifact_store import LocalArtifactStore, LocalArtifactStoreConfig
+    from zenml.enums import StackComponentType
+
+    now = datetime.now()
+    return LocalArtifactStore(
+        name="test-store", id=uuid.uuid4(), config=LocalArtifactStoreConfig(path=str(tmp_path)), flavor="local",
+        type=StackComponentType.ARTIFACT_STORE, user=None, created=now, updated=now,
+    )
+
+
+@pytest.fixture
+def uri(tmp_path: Path) -> str:
+    """An empty artifact folder inside the temporary store."""
+    path = tmp_path / "artifact"
+    path.mkdir()
+    return str(path)

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
-from zenml.artifact_stores.local_artifact_store import LocalArtifactStore, LocalArtifactStoreConfig
-from zenml.enums import ArtifactType, StackComponentType, VisualizationType
+from zenml.enums import ArtifactType, VisualizationType
 from zenml.materializers.materializer_registry import materializer_registry
 from zenml.metadata.metadata_types import get_metadata_type
 
@@ -25,28 +22,6 @@ from har.types import CV_METRICS, CrossValidationReport
 from materializers import CrossValidationReportMaterializer
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> LocalArtifactStore:
-    now = datetime.now()
-    return LocalArtifactStore(
-        name="test-store",
-        id=uuid.uuid4(),
-        config=LocalArtifactStoreConfig(path=str(tmp_path)),
-        flavor="local",
-        type=StackComponentType.ARTIFACT_STORE,
-        user=None,
-        created=now,
-        updated=now,
-    )
-
-
-@pytest.fixture
-def uri(tmp_path: Path) -> str:
-    path = tmp_path / "artifact"
-    path.mkdir()
-    return str(path)
 
 
 @pytest.fixture(scope="module")

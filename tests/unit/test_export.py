@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
-from zenml.artifact_stores.local_artifact_store import LocalArtifactStore, LocalArtifactStoreConfig
-from zenml.enums import ArtifactType, StackComponentType, VisualizationType
+from zenml.artifact_stores.local_artifact_store import LocalArtifactStore
+from zenml.enums import ArtifactType, VisualizationType
 from zenml.metadata.metadata_types import get_metadata_type
 
 from har import export as ex
@@ -73,15 +71,6 @@ def exports(trained, schema):
     spec = ex.preprocessing_spec(train, normalizer, schema)
     return {e.name: e for e in ex.export_all(model, normalizer, train, test, spec, representative_size=64,
                                              benchmark_runs=5)}
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> LocalArtifactStore:
-    now = datetime.now()
-    return LocalArtifactStore(
-        name="test-store", id=uuid.uuid4(), config=LocalArtifactStoreConfig(path=str(tmp_path)), flavor="local",
-        type=StackComponentType.ARTIFACT_STORE, user=None, created=now, updated=now,
-    )
 
 
 def saved(export: ex.ExportedModel, store: LocalArtifactStore, tmp_path: Path) -> str:

@@ -11,14 +11,11 @@ import json
 import os
 import subprocess
 import sys
-import uuid
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
-from zenml.artifact_stores.local_artifact_store import LocalArtifactStore, LocalArtifactStoreConfig
-from zenml.enums import ArtifactType, StackComponentType, VisualizationType
+from zenml.enums import ArtifactType, VisualizationType
 from zenml.materializers.materializer_registry import materializer_registry
 from zenml.metadata.metadata_types import get_metadata_type
 
@@ -53,28 +50,6 @@ class _Trap:
 
 
 # ---------------------------------------------------------------- fixtures
-@pytest.fixture
-def store(tmp_path: Path) -> LocalArtifactStore:
-    now = datetime.now()
-    return LocalArtifactStore(
-        name="test-store",
-        id=uuid.uuid4(),
-        config=LocalArtifactStoreConfig(path=str(tmp_path)),
-        flavor="local",
-        type=StackComponentType.ARTIFACT_STORE,
-        user=None,
-        created=now,
-        updated=now,
-    )
-
-
-@pytest.fixture
-def uri(tmp_path: Path) -> str:
-    path = tmp_path / "artifact"
-    path.mkdir()
-    return str(path)
-
-
 def make_dataset(n: int = 60, window: int = 16, unlabelled: int = 5, seed: int = 0) -> WindowedDataset:
     rng = np.random.default_rng(seed)
     y = rng.integers(0, len(CLASSES), size=n)
