@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Dict, List
+from typing import TYPE_CHECKING, Any, Callable, Dict, List
 
 import numpy as np
 
-from har.families._base import EpochCallback
+from har.families._base import EpochCallback, ModelFamily
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -68,3 +68,25 @@ def load_keras(folder: Path) -> keras.Model:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: missing from the saved model")
     return keras.models.load_model(path, safe_mode=True)  # safe_mode: no lambda/pickled code runs
+
+
+class KerasFamily(ModelFamily):
+    """A family whose fitted state is one Keras model: prediction, save and load are the same for all."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.model = None  # keras.Model
+
+    def _predict_proba(self, X: np.ndarray) -> np.ndarray:
+        from har.modeling import predict_proba
+
+        return predict_proba(self.model, X)
+
+    def _save(self, folder: Path) -> Dict[str, Any]:
+        return save_keras(self.model, folder)
+
+    def _load(self, folder: Path, state: Dict[str, Any]) -> None:
+        self.model = load_keras(folder)
+
+    def _has_state(self) -> bool:
+        return self.model is not None

@@ -11,15 +11,12 @@ with deep neural networks: A strong baseline", IJCNN 2017, arXiv:1611.06455.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, List
+from typing import TYPE_CHECKING, List
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from har.families._base import DEFAULT_SEED, EpochCallback, ModelFamily
-from har.families._keras import fit_keras, load_keras, save_keras
-from har.modeling import predict_proba
+from har.families._base import DEFAULT_SEED, EpochCallback
+from har.families._keras import KerasFamily, fit_keras
 from har.types import WindowedDataset
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -68,15 +65,11 @@ def build_resnet1d(window_size: int, n_channels: int, n_classes: int, params: Re
     return model
 
 
-class ResNet1D(ModelFamily):
+class ResNet1D(KerasFamily):
     """Residual 1D CNN; params are `ResNet1DParams`."""
 
     name = "resnet1d"
     Params = ResNet1DParams
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.model = None  # keras.Model
 
     def _fit(self, train: WindowedDataset, val: WindowedDataset | None, params: ResNet1DParams,
              on_epoch_end: EpochCallback | None) -> None:
@@ -85,15 +78,3 @@ class ResNet1D(ModelFamily):
             train.X, train.y, None if val is None else val.X, None if val is None else val.y,
             epochs=params.epochs, batch_size=params.batch_size, patience=params.early_stopping_patience,
             seed=params.seed, on_epoch_end=on_epoch_end)
-
-    def _predict_proba(self, X: np.ndarray) -> np.ndarray:
-        return predict_proba(self.model, X)
-
-    def _save(self, folder: Path) -> Dict[str, Any]:
-        return save_keras(self.model, folder)
-
-    def _load(self, folder: Path, state: Dict[str, Any]) -> None:
-        self.model = load_keras(folder)
-
-    def _has_state(self) -> bool:
-        return self.model is not None
