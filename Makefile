@@ -50,7 +50,8 @@ bench: install ## print the benchmark figures (serving and drift-pipeline ones n
 	$(PY) benchmarks/bench_materializer.py
 	$(PY) benchmarks/bench_training.py
 	$(PY) benchmarks/bench_drift.py
-	$(PY) run.py --pipeline deploy && $(PY) benchmarks/bench_serving.py; $(PY) run.py --stop-deployments
+	$(PY) benchmarks/bench_families.py
+	$(PY) run.py --pipeline deploy && $(PY) benchmarks/bench_serving.py && $(PY) benchmarks/bench_hostile.py; $(PY) run.py --stop-deployments
 	$(PY) benchmarks/bench_drift_pipeline.py
 
 # Ports: ZENML_DASHBOARD_PORT (default 8237) and MLFLOW_UI_PORT (default 5000), e.g. `make dashboard ZENML_DASHBOARD_PORT=8300`.
