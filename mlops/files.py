@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 from typing import List
 
+from mlops.processes import alive
+
 PARTIAL_SUFFIX = ".partial"
 
 
@@ -20,16 +22,6 @@ def _writer_pid(path: Path) -> int | None:
         if part.startswith("pid") and part[3:].isdigit():
             return int(part[3:])
     return None
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's live process
-        return True
-    return True
 
 
 def clean_stale_partials(folder: Path, max_age_s: float = 3600.0, now: float | None = None) -> List[Path]:
@@ -47,7 +39,7 @@ def clean_stale_partials(folder: Path, max_age_s: float = 3600.0, now: float | N
         except FileNotFoundError:  # its writer just renamed it
             continue
         pid = _writer_pid(path)
-        dead_writer = pid is not None and pid != os.getpid() and not _pid_alive(pid)
+        dead_writer = pid is not None and pid != os.getpid() and not alive(pid)
         if dead_writer or age > max_age_s:
             try:
                 path.unlink()

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # also run as `python scripts/<name>.py`
     sys.path.insert(0, str(ROOT))
 
-from scripts.processes import alive, healthy, port_open  # noqa: E402
+from mlops.processes import alive, healthy, port_open  # noqa: E402
 
 os.environ.setdefault("ZENML_ANALYTICS_OPT_IN", "false")
 os.environ.setdefault("ZENML_AUTO_OPEN_DASHBOARD", "false")

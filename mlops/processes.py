@@ -1,4 +1,4 @@
-"""Process and port checks shared by the server scripts (zenml_dashboard.py, mlflow_ui.py)."""
+"""Process and port checks: the server scripts (zenml_dashboard.py, mlflow_ui.py) and stale-file cleanup."""
 
 from __future__ import annotations
 
