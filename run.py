@@ -115,7 +115,7 @@ def dispatch(pipeline_name: str, dataset_name: str | None, config_path: str | No
     if pipeline_name == "deploy":
         start_stack(stack, debug)
         production = production_version(model_name)
-        return run_deploy(pipeline, run_config, production, started)
+        return run_deploy(pipeline, run_config, production, dataset, started)
     data_path = new_data(pipeline_name, data_dir)
     start_stack(stack, debug)
     production = production_version(model_name)
@@ -236,9 +236,9 @@ def run_train(pipeline: Any, run_config: Dict[str, Any], dataset: Any, data_path
     return run
 
 
-def run_deploy(pipeline: Any, run_config: Dict[str, Any], production: Any, started: float) -> None:
+def run_deploy(pipeline: Any, run_config: Dict[str, Any], production: Any, dataset: Any, started: float) -> None:
     click.echo(f"Deploying model '{production.model.name}' version {production.number} (production)")
-    run = launch(pipeline, run_config, docker_socket=True)
+    run = launch(pipeline, run_config, docker_socket=True, data_schema=dataset.schema)
     report(run, started)
     from zenml.client import Client
 

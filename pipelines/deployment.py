@@ -3,6 +3,7 @@
 from zenml import Model, get_pipeline_context, pipeline
 from zenml.client import Client
 
+from har.config import Schema
 from steps import deploy_model, package_model
 
 
@@ -15,13 +16,14 @@ def _exported(model: Model, name: str) -> bool:
 
 
 @pipeline(enable_cache=False)
-def deployment_pipeline() -> None:
+def deployment_pipeline(data_schema: Schema) -> None:
     """Wiring only. `configs/deploy.yaml` pins the model to its `production` version; its ONNX export, when it
-    has one, is served by ONNX Runtime (package_model falls back to Keras without it)."""
+    has one, is served by ONNX Runtime (package_model falls back to Keras without it). `data_schema` is the
+    dataset profile's, as in training: it gives the units the service converts from."""
     model = get_pipeline_context().model
     exports = {"onnx_model": model.get_artifact("onnx_float32")} if _exported(model, "onnx_float32") else {}
     bento = package_model(
         model.get_artifact("trained_model"), model.get_artifact("normalizer"), model.get_artifact("test_windows"),
-        **exports,
+        data_schema, **exports,
     )
     deploy_model(bento)

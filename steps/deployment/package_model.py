@@ -10,10 +10,9 @@ from zenml.client import Client
 from zenml.logger import get_logger
 
 from deployment.bento import build_bento, export_model
-from har.config import DataConfig, load_schema
+from har.config import DataConfig, Schema
 from har.export import ONNX as ONNX_FORMAT
 from har.export import ExportedModel
-from har.paths import project_path
 from har.serving import KERAS, ONNX, RUNTIMES, ServingConfig, units_from_schema
 from har.types import ChannelNormalizer, WindowedDataset
 
@@ -25,11 +24,11 @@ def package_model(
     trained_model: keras.Model,
     normalizer: ChannelNormalizer,
     test_windows: WindowedDataset,
+    data_schema: Schema,
     max_windows_per_request: int = 1024,
     max_stream_samples: int = 360_000,
     max_body_bytes: int = 32 * 1024 * 1024,
     docker_base_image: str | None = None,
-    schema_path: str = "configs/schema.yaml",
     onnx_model: ExportedModel | None = None,
     runtime: str = ONNX,
     runtime_threads: int = 1,
@@ -40,13 +39,13 @@ def package_model(
         trained_model: The production version's model.
         normalizer: Its training normaliser (served with it).
         test_windows: Gives classes, channels, window size, step and rate the model was trained with.
+        data_schema: The dataset's schema (profile overrides included), as in training: each stream's
+            canonical unit and the units a request may declare instead.
         max_windows_per_request: Limit of POST /predict (larger batches get HTTP 413).
         max_stream_samples: Limit of POST /predict_stream.
         max_body_bytes: Request bodies above this size are refused before parsing.
         docker_base_image: Base of the Bento's container image; default `$HAR_BASE_IMAGE` (set on the
             docker stack, see scripts/docker_stack.py), else BentoML's python:3.11-slim.
-        schema_path: The data schema the model was trained with (relative: from the project root); gives
-            each stream's canonical unit and the units a request may declare instead.
         onnx_model: The version's `onnx_float32` export (normaliser inside); None for versions trained
             before the exports.
         runtime: What runs the model in the service: "onnx" (ONNX Runtime, the fastest with parity on the
@@ -68,11 +67,11 @@ def package_model(
         runtime = KERAS
     version = Client().get_model_version(context_model.name, context_model.version)
     data_config = DataConfig.model_validate(version.run_metadata.get("data_config") or {})
-    units = units_from_schema(data_config.streams, load_schema(project_path(schema_path)))
+    units = units_from_schema(data_config.streams, data_schema)
     unit_channels = [channel for stream in units.values() for channel in stream.channels]
     if unit_channels != list(test_windows.channel_names):
         raise ValueError(f"model version {version.number} was trained on channels {test_windows.channel_names}, "
-                         f"but streams {data_config.streams} of {schema_path} give {unit_channels}")
+                         f"but streams {data_config.streams} of the dataset's schema give {unit_channels}")
     config = ServingConfig(
         model_name=context_model.name,
         model_version=str(version.number),
