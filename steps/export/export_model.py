@@ -8,9 +8,8 @@ from zenml.enums import ArtifactType
 from zenml.logger import get_logger
 from zenml.types import HTMLString
 
-from har.config import DataConfig, Schema, load_schema
+from har.config import DataConfig, Schema
 from har.export import ExportedModel, check_parity, export_all, preprocessing_spec
-from har.paths import project_path
 from har.types import ChannelNormalizer, WindowedDataset
 from materializers.exported_model_materializer import ExportedModelMaterializer, export_report_html
 
@@ -28,8 +27,8 @@ def export_model(
     normalizer: ChannelNormalizer,
     train_windows: WindowedDataset,
     test_windows: WindowedDataset,
-    data_config: DataConfig | None = None,
-    data_schema: Schema | None = None,
+    data_config: DataConfig,
+    data_schema: Schema,
     min_agreement: float = 0.99,
     representative_size: int = 300,
     benchmark_runs: int = 200,
@@ -47,7 +46,7 @@ def export_model(
         train_windows: Training split; a seeded sample is the int8 representative set.
         test_windows: Test split for parity, accuracy/macro-F1 and benchmark inputs.
         data_config: The run's data settings (gravity in the accelerometer or not).
-        data_schema: The run's schema (channel units); `configs/schema.yaml` when None.
+        data_schema: The run's schema (channel units).
         min_agreement: Minimum top-1 agreement with Keras on the test windows, per export.
         representative_size: Training windows used to calibrate int8 quantization.
         benchmark_runs: Single-window invocations timed per export.
@@ -58,9 +57,8 @@ def export_model(
     Raises:
         ExportParityError: An export agrees with Keras on fewer than `min_agreement` of the test windows.
     """
-    schema = data_schema or load_schema(project_path("configs/schema.yaml"))
-    linear = bool(data_config.linear_acceleration) if data_config else False
-    spec = preprocessing_spec(train_windows, normalizer, schema, linear_acceleration=linear)
+    spec = preprocessing_spec(train_windows, normalizer, data_schema,
+                              linear_acceleration=data_config.linear_acceleration)
     exports = export_all(model, normalizer, train_windows, test_windows, spec,
                          representative_size=representative_size, benchmark_runs=benchmark_runs)
     context = get_step_context()
