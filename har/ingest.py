@@ -130,9 +130,7 @@ def _check_header(
         with open(path, encoding="utf-8-sig", newline="") as handle:
             first_line = handle.readline()
     except UnicodeDecodeError:
-        line, found = _utf8_error_line(path)
-        rep.error(f"bytes {found} are not UTF-8 text (expected a UTF-8 encoded CSV file; re-save it as UTF-8)",
-                  row=line)
+        _report_not_utf8(path, rep)
         return None
     header = [name.strip() for name in next(csv.reader([first_line]), [])]
     if not any(header):
@@ -218,14 +216,15 @@ def _complete_rows(path: Path, rep: IssueCollector) -> int | None:
     return n_breaks - 1
 
 
-def _utf8_error_line(path: Path) -> Tuple[int, str]:
-    """(line number, the offending bytes in hex) of the first byte sequence that is not UTF-8."""
+def _report_not_utf8(path: Path, rep: IssueCollector) -> None:
+    """An error at the line of the first byte sequence that is not UTF-8, naming the bytes."""
     data = path.read_bytes()
+    line, found = 1, ""
     try:
         data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        return data[: error.start].count(b"\n") + 1, data[error.start : error.end].hex(" ")
-    return 1, ""
+        line, found = data[: error.start].count(b"\n") + 1, data[error.start : error.end].hex(" ")
+    rep.error(f"bytes {found} are not UTF-8 text (expected a UTF-8 encoded CSV file; re-save it as UTF-8)", row=line)
 
 
 def _read_csv(path: Path, expected: Sequence[str], schema: Schema, rep: IssueCollector) -> pd.DataFrame | None:
@@ -261,9 +260,7 @@ def _read_text(
             rep.error(f"file cannot be parsed as CSV: {exc} (expected columns {expected_text})")
         return None
     except UnicodeDecodeError:
-        line, found = _utf8_error_line(path)
-        rep.error(f"bytes {found} are not UTF-8 text (expected a UTF-8 encoded CSV file; re-save it as UTF-8)",
-                  row=line)
+        _report_not_utf8(path, rep)
         return None
     frame.columns = header
     if len(frame) == 0:
