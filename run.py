@@ -196,7 +196,7 @@ def production_version(model_name: str) -> Any:
 
 def start_stack(stack: str, debug: bool) -> str:
     from har.console import install_log_filters
-    from scripts.setup_stack import ensure_stack
+    from mlops.stacks import ensure_stack
 
     try:
         name = ensure_stack(stack)
@@ -242,7 +242,7 @@ def run_deploy(pipeline: Any, run_config: Dict[str, Any], production: Any, datas
     report(run, started)
     from zenml.client import Client
 
-    from deployment.deployments import list_deployments
+    from mlops.deployments import list_deployments
 
     deployer = Client().active_stack.model_deployer
     rows = [r for r in list_deployments(deployer, production.model.name) if r["running"]] if deployer else []
@@ -313,7 +313,7 @@ def retrain(production: Any, dataset: Any, new_data_dir: Path, train_config: str
 def manage_deployments(stop: bool, model_name: str) -> None:
     from zenml.client import Client
 
-    from deployment.deployments import list_deployments, stop_deployments
+    from mlops.deployments import list_deployments, stop_deployments
 
     deployer = Client().active_stack.model_deployer
     if deployer is None:
@@ -367,7 +367,7 @@ def stack_options(read_only: list[Path] = (), mounts: list[Path] = (), docker_so
     settings_file = IMAGE_STACKS.get(Client().active_stack_model.name)  # main() activated it
     if settings_file is None:
         return {}
-    from scripts.docker_stack import DockerStackError, resolve_base_image, run_settings
+    from mlops.docker import DockerStackError, resolve_base_image, run_settings
 
     try:
         base_image = resolve_base_image()

@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def docker_image_figures(cold: bool) -> None:
-    from scripts.docker_stack import REGISTRY_URI, docker_client, requirements_checksum, resolve_base_image
+    from mlops.docker import REGISTRY_URI, docker_client, requirements_checksum, resolve_base_image
 
     client = docker_client()
     base = resolve_base_image()

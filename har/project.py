@@ -1,7 +1,7 @@
 """Use the project's ZenML stack and artifacts from any folder.
 
 The stack's `bentoml14` model-deployer flavor, the materializers and the steps
-are recorded in ZenML by module path (`deployment.bentoml_deployer....`,
+are recorded in ZenML by module path (`mlops.bentoml_flavor....`,
 `materializers.keras_model_materializer....`). ZenML imports such user sources
 from its *source root*, which is, in this order: a custom source root, the
 nearest folder with a `.zen` repository, the folder of the main script. Outside
@@ -26,7 +26,7 @@ from pathlib import Path
 
 SOURCE_ROOT_ENV = "ZENML_CUSTOM_SOURCE_ROOT"  # zenml.constants.ENV_ZENML_CUSTOM_SOURCE_ROOT
 # Files that only a checkout of this project has beside the `har` package.
-CHECKOUT_MARKERS = ("run.py", "deployment/bentoml_deployer.py", "materializers/__init__.py", "steps/__init__.py")
+CHECKOUT_MARKERS = ("run.py", "mlops/bentoml_flavor.py", "materializers/__init__.py", "steps/__init__.py")
 
 
 class ProjectNotFoundError(RuntimeError):

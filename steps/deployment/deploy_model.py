@@ -20,7 +20,7 @@ from zenml.integrations.bentoml.services.bentoml_local_deployment import (
 from zenml.logger import get_logger
 from zenml.services.service import BaseDeploymentService
 
-from deployment.deployments import describe_port, free_port, stop_deployments
+from mlops.deployments import describe_port, free_port, stop_deployments
 
 logger = get_logger(__name__)
 

@@ -9,12 +9,12 @@ from zenml import get_step_context, log_metadata, step
 from zenml.client import Client
 from zenml.logger import get_logger
 
-from deployment.bento import build_bento, export_model
 from har.config import DataConfig, Schema
 from har.export import ONNX as ONNX_FORMAT
 from har.export import ExportedModel
 from har.serving import KERAS, ONNX, RUNTIMES, ServingConfig, units_from_schema
 from har.types import ChannelNormalizer, WindowedDataset
+from mlops.bento import build_bento, export_model
 
 logger = get_logger(__name__)
 

@@ -23,7 +23,7 @@ from playwright.sync_api import expect, sync_playwright
 from zenml.client import Client
 
 from har.synthetic import generate_dataset
-from scripts.screenshots import CHROMIUM, Dashboard, MLflowUI, free_port, launch_browser, new_context
+from mlops.screenshots import CHROMIUM, Dashboard, MLflowUI, free_port, launch_browser, new_context
 from tests.integration.conftest import ROOT, run_cli
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

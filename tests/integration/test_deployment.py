@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from zenml.client import Client
 from zenml.enums import ModelStages
 
-from monitoring.references import (
+from prometheus_grafana.references import (
     SCRAPE_SERIES,
     alert_expressions,
     dashboard_expressions,
@@ -299,7 +299,7 @@ def test_prometheus_metrics_count_predictions(deployed):
 
 
 def test_metrics_of_the_dashboard_and_alerts_are_exported(deployed, production):
-    """monitoring/metrics.txt, the Grafana dashboard and the alert rules against the real GET /metrics."""
+    """prometheus_grafana/metrics.txt, the Grafana dashboard and the alert rules against the real GET /metrics."""
 
     def scrape():
         text = httpx.get(deployed["url"] + "/metrics", timeout=10).text

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from zenml.client import Client
 
-from deployment.deployments import find_deployments, marked_processes, port_is_free
+from mlops.deployments import find_deployments, marked_processes, port_is_free
 from tests.integration.conftest import ROOT, run_cli
 from tests.integration.test_deployment import STILL, _free_port
 

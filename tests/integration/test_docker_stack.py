@@ -28,7 +28,7 @@ PORT = 3317
 
 @pytest.fixture(scope="module")
 def docker_engine():
-    from scripts.docker_stack import DockerStackError, check_engine, docker_client
+    from mlops.docker import DockerStackError, check_engine, docker_client
 
     try:
         check_engine()

@@ -36,9 +36,9 @@ def _free_port() -> int:
 def _export_production_model() -> str:
     """The production version into BentoML's model store, as the deploy pipeline's package_model does."""
     import materializers.keras_model_materializer  # noqa: F401
-    from deployment.bento import export_model
     from har.config import DataConfig, load_schema
     from har.serving import ServingConfig, units_from_schema
+    from mlops.bento import export_model
 
     version = Client().get_model_version(MODEL, ModelStages.PRODUCTION)
     test = version.get_artifact("test_windows").load()

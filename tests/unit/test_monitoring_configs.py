@@ -1,6 +1,6 @@
 """The Prometheus config, the alert rules and the Grafana dashboard: valid, and only about metrics that exist.
 
-`monitoring/metrics.txt` lists what the service exports (checked against a real
+`prometheus_grafana/metrics.txt` lists what the service exports (checked against a real
 deployment in tests/integration/test_deployment.py); here every PromQL
 expression must balance its brackets and name only those metrics and their labels.
 With `promtool` installed, Prometheus' own parser checks every expression too.
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from monitoring.references import (
+from prometheus_grafana.references import (
     ALERTS_FILE,
     DASHBOARD_FILE,
     METRICS_FILE,
@@ -173,7 +173,7 @@ def test_prometheus_config_scrapes_the_service():
     deploy = yaml.safe_load((ROOT / "configs" / "deploy.yaml").read_text())["steps"]["deploy_model"]["parameters"]
     targets = [target for group in job["static_configs"] for target in group["targets"]]
     assert targets == [f"{deploy['host']}:{deploy['port']}"], "scrape the address the deploy pipeline serves on"
-    assert "prometheus --config.file=monitoring/prometheus.yml" in PROMETHEUS_FILE.read_text()
+    assert "prometheus --config.file=prometheus_grafana/prometheus.yml" in PROMETHEUS_FILE.read_text()
     for rule_file in config["rule_files"]:
         assert (PROMETHEUS_FILE.parent / rule_file).is_file(), rule_file
     assert ALERTS_FILE.name in config["rule_files"]

@@ -11,7 +11,7 @@ from unittest import mock
 import psutil
 import pytest
 
-from deployment.deployments import MARKER_ENV, end_processes, marked_processes
+from mlops.deployments import MARKER_ENV, end_processes, marked_processes
 from mlops.files import clean_stale_partials, partial_prefix
 from mlops.runs import Launcher, is_abandoned_version, read_launchers, stale_run_ids
 
@@ -147,7 +147,7 @@ def test_service_log_is_capped_while_writers_keep_appending(tmp_path):
 
 
 def test_containerized_deployment_gets_the_api_keys_of_the_deploying_shell(tmp_path, monkeypatch):
-    from deployment.bentoml_deployer import _container_environment
+    from mlops.bentoml_flavor import _container_environment
 
     monkeypatch.delenv("HAR_API_KEYS", raising=False)
     monkeypatch.delenv("HAR_API_KEYS_FILE", raising=False)

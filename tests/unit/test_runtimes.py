@@ -2,7 +2,7 @@
 
 One tiny model of the project's architecture, exported with the training
 pipeline's own converter (`har.export.to_onnx`, normaliser folded in), is
-packaged with `deployment.bento.export_model` as the deploy pipeline does
+packaged with `mlops.bento.export_model` as the deploy pipeline does
 and loaded back through `Predictor`, so producer and consumer are the real ones.
 """
 
@@ -124,12 +124,12 @@ def test_buckets_cover_every_batch_size_up_to_the_maximum():
 
 
 def test_deployment_export_writes_the_onnx_file_the_service_loads(exported):
-    """deployment.bento.export_model (what package_model calls) -> BentoML model folder -> Predictor."""
+    """mlops.bento.export_model (what package_model calls) -> BentoML model folder -> Predictor."""
     from dataclasses import replace
 
     import bentoml
 
-    from deployment.bento import export_model
+    from mlops.bento import export_model
 
     onnx_bytes = (exported["folder"] / ONNX_FILE).read_bytes()
     config = replace(CONFIG, model_name="runtime-test", model_version="1", runtime=ONNX)

@@ -32,8 +32,9 @@ from zenml.stack.flavor_registry import FlavorRegistry
 from zenml.stack.stack_component import StackComponent
 from zenml.utils import pydantic_utils, secret_utils, settings_utils, source_utils
 
-from scripts import register_k8s_stack, setup_stack
-from scripts.docker_stack import run_settings
+from mlops import kubernetes as register_k8s_stack
+from mlops import stacks as setup_stack
+from mlops.docker import run_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 STACKS_DIR = ROOT / "configs" / "stacks"

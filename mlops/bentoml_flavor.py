@@ -20,7 +20,7 @@ reports success. Here:
   deployment of the same configuration whose processes died (ZenML returns
   it as is, and the caller then gets `Connection refused`);
 - every process of a local deployment carries its service id in the
-  environment (`deployment.deployments.MARKER_ENV`), so stopping it also ends
+  environment (`mlops.deployments.MARKER_ENV`), so stopping it also ends
   BentoML workers orphaned by a killed daemon, which would keep the port;
 - `HarBentoMLModelDeployerFlavor` registers both as the `bentoml14` model
   deployer flavor (`scripts/setup_stack.py`).
@@ -55,7 +55,7 @@ from zenml.models.v2.misc.service import ServiceType
 from zenml.services.service import BaseService, ServiceConfig
 from zenml.services.service_status import ServiceState
 
-from deployment.deployments import MARKER_ENV, end_processes, service_pids
+from mlops.deployments import MARKER_ENV, end_processes, service_pids
 
 logger = get_logger(__name__)
 logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per readiness probe otherwise
@@ -159,7 +159,7 @@ class HarBentoMLContainerDeploymentService(BentoMLContainerDeploymentService):
     """ZenML's containerized BentoML deployment: BentoML's image, `bentoml serve` as the container command."""
 
     def _containerize_and_push_bento(self) -> None:
-        from deployment.bento import containerize_bento
+        from mlops.bento import containerize_bento
 
         self.config.image = containerize_bento(self.config.bento_tag, self.config.image or None)
 
@@ -234,7 +234,7 @@ class HarBentoMLModelDeployer(BentoMLModelDeployer):
         # ZenML returns an existing service of the same configuration without asking whether it still
         # runs; a dead one (killed daemon, reboot) is stopped for good, its record deleted, and a new
         # one started.
-        from deployment.deployments import stop_deployment
+        from mlops.deployments import stop_deployment
 
         for existing in self.find_model_server(config=config.model_dump(), service_type=service_type):
             if not existing.is_running:

@@ -1,1 +1,0 @@
-"""Packaging and deployment of the production model with BentoML through ZenML's model deployer."""

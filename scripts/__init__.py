@@ -1,1 +1,0 @@
-"""Project set-up helpers (stack registration, default data)."""
