@@ -194,6 +194,17 @@ def production_version(model_name: str) -> Any:
                             f"gate and promotion); train it: {command('train')} [--dataset NAME]") from None
 
 
+def serving_contract(version: Any) -> Any:
+    """The version's `serving_config` artifact: how it is served and how its new data is windowed."""
+    import materializers  # noqa: F401  (registers the artifact's materializer)
+
+    try:
+        return version.get_artifact("serving_config").load()
+    except (KeyError, AttributeError):
+        raise ModelNotFound(f"{version.model.name} version {version.number} has no serving_config artifact (trained "
+                            f"before the serving contract); retrain it: {command('train')}") from None
+
+
 def start_stack(stack: str, debug: bool) -> str:
     from har.console import install_log_filters
     from mlops.stacks import ensure_stack
@@ -238,7 +249,8 @@ def run_train(pipeline: Any, run_config: Dict[str, Any], dataset: Any, data_path
 
 def run_deploy(pipeline: Any, run_config: Dict[str, Any], production: Any, dataset: Any, started: float) -> None:
     click.echo(f"Deploying model '{production.model.name}' version {production.number} (production)")
-    run = launch(pipeline, run_config, docker_socket=True, data_schema=dataset.schema)
+    serving_contract(production)  # a version trained before the contract cannot be deployed: say so first
+    run = launch(pipeline, run_config, docker_socket=True)
     report(run, started)
     from zenml.client import Client
 
@@ -255,13 +267,10 @@ def run_deploy(pipeline: Any, run_config: Dict[str, Any], production: Any, datas
 def run_on_new_data(pipeline_name: str, pipeline: Any, run_config: Dict[str, Any], dataset: Any, production: Any,
                     data_path: Path, started: float, retrain_config: str | None = None) -> None:
     """Batch inference or drift on `--data-dir` with the production model's own data settings."""
-    from har.config import DataConfig
     from har.datasets import fingerprint_directory
 
     model_name = production.model.name
-    if "data_config" not in production.run_metadata:
-        raise ModelNotFound(f"{model_name} version {production.number} has no data_config metadata; retrain it")
-    data_config = DataConfig.model_validate(production.run_metadata["data_config"])
+    data_config = serving_contract(production).data_config()
     click.echo(f"{pipeline_name}: {data_path} with {model_name} version {production.number} "
                f"({data_config.sampling_rate_hz:g} Hz, channels from {', '.join(data_config.streams)})")
     run = launch(pipeline, run_config, read_only=[data_path], mounts=[ROOT / "outputs"],

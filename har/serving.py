@@ -176,7 +176,13 @@ def legacy_units(channel_names: Sequence[str]) -> Dict[str, StreamUnits]:
 
 @dataclass(frozen=True)
 class ServingConfig:
-    """What a deployed model needs to know besides its weights (written next to them).
+    """The serving contract of a model version: everything besides its weights that serving needs.
+
+    Produced once by the training pipeline (`build_serving_config`, artifact
+    `serving_config`, linked to the model version) and read by everyone else:
+    packaging (written next to the weights as serving.json), the service
+    (`/model_info` is this), batch inference and drift (`data_config()`:
+    how new recordings are resampled and windowed; `normalizer()`).
 
     `units` maps each stream (the names of configs/schema.yaml and meta.json)
     to its channels, canonical unit and accepted units; requests may declare
@@ -198,6 +204,13 @@ class ServingConfig:
     # What runs the model (`load_runtime`); serving.json files written before runtimes existed mean Keras.
     runtime: str = KERAS
     runtime_threads: int = 1
+    max_body_bytes: int = 32 * 1024 * 1024  # request bodies above it are refused before parsing
+    # The rest of the training data settings (with the fields above: `data_config()`), and the normaliser.
+    overlap: float = 0.5
+    label_policy: str = "majority"
+    min_label_purity: float = 0.6
+    normalizer_mean: List[float] = field(default_factory=list)
+    normalizer_std: List[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.runtime not in RUNTIMES:
@@ -209,6 +222,12 @@ class ServingConfig:
                 raise ValueError(f"units.{name}: channel(s) {unknown} are not model channels "
                                  f"({', '.join(self.channel_names)}) or belong to another stream")
             seen.extend(stream.channels)
+        for what, values in (("normalizer_mean", self.normalizer_mean), ("normalizer_std", self.normalizer_std)):
+            if values and len(values) != len(self.channel_names):
+                raise ValueError(f"{what} has {len(values)} values for {len(self.channel_names)} channels")
+        for what in ("max_windows_per_request", "max_stream_samples", "max_body_bytes", "runtime_threads"):
+            if getattr(self, what) < 1:
+                raise ValueError(f"{what} must be at least 1, got {getattr(self, what)}")
 
     def to_dict(self) -> Dict[str, Any]:
         return dataclasses.asdict(self)
@@ -220,6 +239,49 @@ class ServingConfig:
         units = (legacy_units(content["channel_names"]) if units is None
                  else {name: StreamUnits(**spec) for name, spec in units.items()})
         return cls(**content, units=units)
+
+    def normalizer(self) -> ChannelNormalizer:
+        """The training normaliser (raises for a serving.json written before the contract carried it)."""
+        if not self.normalizer_mean:
+            raise ValueError(f"the serving config of {self.model_name} version {self.model_version} has no "
+                             "normaliser (written before it carried one); retrain the model")
+        return ChannelNormalizer(list(self.channel_names), list(self.normalizer_mean), list(self.normalizer_std))
+
+    def data_config(self) -> Any:
+        """The `har.config.DataConfig` the model was trained with: how new recordings are windowed."""
+        from har.config import DataConfig
+
+        return DataConfig(sampling_rate_hz=self.sample_rate_hz, streams=list(self.units), activities=self.class_names,
+                          window_size=self.window_size, overlap=self.overlap, label_policy=self.label_policy,
+                          min_label_purity=self.min_label_purity, merge_tolerance_ms=self.merge_tolerance_ms,
+                          linear_acceleration=self.linear_acceleration)
+
+    @classmethod
+    def for_model(cls, model_name: str, model_version: str, data: Any, schema: Schema, channel_names: Sequence[str],
+                  normalizer: ChannelNormalizer, **serving: Any) -> ServingConfig:
+        """The contract of a model trained on `data` (a DataConfig) of `schema` with `normalizer`.
+
+        `serving` holds the limits and the runtime. The channels of the training
+        windows must be the streams' channels in order, and the round trip
+        through `data_config()` must give `data` back: checked here, once.
+        """
+        units = units_from_schema(data.streams, schema)
+        unit_channels = [channel for stream in units.values() for channel in stream.channels]
+        if unit_channels != list(channel_names) or list(normalizer.channel_names) != list(channel_names):
+            raise ValueError(f"model version {model_version} was trained on channels {list(channel_names)} "
+                             f"(normaliser: {normalizer.channel_names}), but streams {data.streams} of the "
+                             f"dataset's schema give {unit_channels}")
+        config = cls(model_name=model_name, model_version=str(model_version), class_names=list(data.activities),
+                     channel_names=list(channel_names), window_size=data.window_size, step=data.step,
+                     sample_rate_hz=data.sampling_rate_hz, merge_tolerance_ms=data.merge_tolerance_ms, units=units,
+                     linear_acceleration=data.linear_acceleration, overlap=data.overlap,
+                     label_policy=data.label_policy, min_label_purity=data.min_label_purity,
+                     normalizer_mean=[float(v) for v in normalizer.mean],
+                     normalizer_std=[float(v) for v in normalizer.std], **serving)
+        if config.data_config() != data:
+            raise ValueError("the serving config does not reproduce the training data settings; a DataConfig field "
+                             "is missing from ServingConfig")
+        return config
 
     def describe_units(self) -> str:
         """e.g. 'accelerometer (g; accepted: g, m/s^2), gyroscope (rad/s; accepted: deg/s, rad/s)'."""

@@ -12,6 +12,7 @@
 | EvaluationReportMaterializer     | EvaluationReport    | evaluation.json                        |
 | ExportedModelMaterializer        | ExportedModel       | model_<precision>.tflite/.onnx +       |
 |                                  |                     | export.json                            |
+| ServingConfigMaterializer        | ServingConfig       | serving_config.json                    |
 
 `KerasModelMaterializer` is resolved lazily (PEP 562) so that importing this
 package, e.g. from a data step, does not import keras/TensorFlow. Importing a
@@ -29,6 +30,7 @@ from materializers.drift_verdict_materializer import DriftVerdictMaterializer
 from materializers.evaluation_report_materializer import EvaluationReportMaterializer
 from materializers.exported_model_materializer import ExportedModelMaterializer
 from materializers.normalizer_materializer import ChannelNormalizerMaterializer
+from materializers.serving_config_materializer import ServingConfigMaterializer
 from materializers.windowed_dataset_materializer import WindowedDatasetMaterializer
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "EvaluationReportMaterializer",
     "ExportedModelMaterializer",
     "KerasModelMaterializer",
+    "ServingConfigMaterializer",
     "WindowedDatasetMaterializer",
 ]
 

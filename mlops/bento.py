@@ -12,7 +12,6 @@ from typing import Any, Dict
 from zenml.logger import get_logger
 
 from har.serving import MODEL_FILE, NORMALIZER_FILE, ONNX, ONNX_FILE, SERVING_CONFIG_FILE, ServingConfig
-from har.types import ChannelNormalizer
 
 logger = get_logger(__name__)
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,9 +29,10 @@ def bentoml_version_tag(model_name: str, model_version: str) -> str:
     return f"{model_name}:zenml-v{model_version}"
 
 
-def export_model(model: Any, normalizer: ChannelNormalizer, config: ServingConfig,
-                 onnx_model: bytes | None = None) -> str:
-    """Save model + normaliser + serving config (+ the ONNX export) as one BentoML model; returns its tag.
+def export_model(model: Any, config: ServingConfig, onnx_model: bytes | None = None) -> str:
+    """Save model + serving config (+ the ONNX export) as one BentoML model; returns its tag.
+
+    The normaliser file the Keras runtime reads is the contract's normaliser.
 
     `onnx_model` is the `.onnx` file of the version's `onnx_float32` export
     (normaliser inside); required when `config.runtime` is "onnx". The Keras
@@ -64,7 +64,7 @@ def export_model(model: Any, normalizer: ChannelNormalizer, config: ServingConfi
     ) as stored:
         target = Path(stored.path)
         model.save(target / MODEL_FILE)
-        (target / NORMALIZER_FILE).write_text(json.dumps(normalizer.to_dict(), indent=2))
+        (target / NORMALIZER_FILE).write_text(json.dumps(config.normalizer().to_dict(), indent=2))
         (target / SERVING_CONFIG_FILE).write_text(json.dumps(config.to_dict(), indent=2))
         if onnx_model:
             (target / ONNX_FILE).write_bytes(onnx_model)

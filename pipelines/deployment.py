@@ -3,12 +3,11 @@
 from zenml import Model, get_pipeline_context, pipeline
 from zenml.client import Client
 
-from har.config import Schema
 from steps import deploy_model, package_model
 
 
-def _exported(model: Model, name: str) -> bool:
-    """Whether the pipeline's model version has the artifact `name` (versions trained before the exports do not)."""
+def _has_artifact(model: Model, name: str) -> bool:
+    """Whether the pipeline's model version has the artifact `name`."""
     try:
         return Client().get_model_version(model.name, model.version).get_artifact(name) is not None
     except KeyError:  # no such version: the required artifacts' loading reports it when the step starts
@@ -16,14 +15,11 @@ def _exported(model: Model, name: str) -> bool:
 
 
 @pipeline(enable_cache=False)
-def deployment_pipeline(data_schema: Schema) -> None:
-    """Wiring only. `configs/deploy.yaml` pins the model to its `production` version; its ONNX export, when it
-    has one, is served by ONNX Runtime (package_model falls back to Keras without it). `data_schema` is the
-    dataset profile's, as in training: it gives the units the service converts from."""
+def deployment_pipeline() -> None:
+    """Wiring only. `configs/deploy.yaml` pins the model to its `production` version; its `serving_config`
+    artifact (made by training) says how it is served, its ONNX export (when it has one) is what ONNX Runtime
+    serves."""
     model = get_pipeline_context().model
-    exports = {"onnx_model": model.get_artifact("onnx_float32")} if _exported(model, "onnx_float32") else {}
-    bento = package_model(
-        model.get_artifact("trained_model"), model.get_artifact("normalizer"), model.get_artifact("test_windows"),
-        data_schema, **exports,
-    )
+    exports = {"onnx_model": model.get_artifact("onnx_float32")} if _has_artifact(model, "onnx_float32") else {}
+    bento = package_model(model.get_artifact("trained_model"), model.get_artifact("serving_config"), **exports)
     deploy_model(bento)

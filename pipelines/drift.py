@@ -3,7 +3,7 @@
 from zenml import get_pipeline_context, pipeline
 
 from har.config import DataConfig, Schema
-from pipelines.new_data import window_new_data
+from pipelines.wiring import window_new_data
 from steps import act_on_drift, build_drift_frames, detect_drift
 
 
@@ -14,6 +14,6 @@ def drift_pipeline(data_dir: str, data_fingerprint: str, data_config: DataConfig
     current = window_new_data(data_dir, data_fingerprint, data_config, data_schema)
     reference, calibration, current_features = build_drift_frames(
         model.get_artifact("train_windows"), model.get_artifact("val_windows"), current,
-        model.get_artifact("trained_model"), model.get_artifact("normalizer"))
+        model.get_artifact("trained_model"), model.get_artifact("serving_config"))
     _, verdict = detect_drift(reference, calibration, current_features)
     act_on_drift(verdict)

@@ -10,6 +10,7 @@ from steps.deployment.deploy_model import deploy_model
 from steps.deployment.package_model import package_model
 from steps.evaluation.check_quality_gate import check_quality_gate
 from steps.evaluation.evaluate_model import evaluate_model
+from steps.export.build_serving_config import build_serving_config
 from steps.export.export_model import export_model
 from steps.inference.export_predictions import export_predictions
 from steps.inference.predict_windows import predict_windows
@@ -22,6 +23,7 @@ from steps.training.train_model import train_model
 __all__ = [
     "act_on_drift",
     "build_drift_frames",
+    "build_serving_config",
     "check_quality_gate",
     "deploy_model",
     "detect_drift",

@@ -10,7 +10,8 @@ from zenml.logger import get_logger
 
 from har.evaluation import evaluate_predictions
 from har.modeling import predict_proba
-from har.types import ChannelNormalizer, WindowedDataset
+from har.serving import ServingConfig
+from har.types import WindowedDataset
 
 logger = get_logger(__name__)
 
@@ -18,7 +19,7 @@ logger = get_logger(__name__)
 @step
 def predict_windows(
     trained_model: keras.Model,
-    normalizer: ChannelNormalizer,
+    serving_config: ServingConfig,
     windows: WindowedDataset,
 ) -> Annotated[pd.DataFrame, "predictions"]:
     """One row per window: recording, start time, label, class probabilities, model version (+ true label).
@@ -28,12 +29,13 @@ def predict_windows(
 
     Args:
         trained_model: The production model.
-        normalizer: Its training normaliser.
+        serving_config: Its serving contract (the training normaliser).
         windows: Windows of the new data (label -1 where unknown).
 
     Returns:
         The predictions table.
     """
+    normalizer = serving_config.normalizer()
     if windows.channel_names != normalizer.channel_names:
         raise ValueError(f"the data has channels {windows.channel_names}, the model expects "
                          f"{normalizer.channel_names}")

@@ -9,6 +9,7 @@ from zenml import step
 
 from har.drift import SUBJECT_COLUMN, drift_frame
 from har.modeling import predict_proba
+from har.serving import ServingConfig
 from har.types import ChannelNormalizer, WindowedDataset
 
 
@@ -23,7 +24,7 @@ def build_drift_frames(
     calibration_windows: WindowedDataset,
     current_windows: WindowedDataset,
     trained_model: keras.Model,
-    normalizer: ChannelNormalizer,
+    serving_config: ServingConfig,
 ) -> Tuple[
     Annotated[pd.DataFrame, "reference_features"],
     Annotated[pd.DataFrame, "calibration_features"],
@@ -39,7 +40,7 @@ def build_drift_frames(
         calibration_windows: Its validation windows: new people, same sensors (what "no drift" looks like).
         current_windows: Windows of the new data.
         trained_model: The production model (for prediction drift).
-        normalizer: Its normaliser.
+        serving_config: Its serving contract (the training normaliser).
 
     Returns:
         Reference, calibration (with a subject column) and current feature tables, each with a
@@ -51,6 +52,7 @@ def build_drift_frames(
         if ref != cur:
             raise ValueError(f"incompatible current data: {what} {cur} vs {ref} in the reference; this is a data "
                              "problem, not drift. Re-ingest with the production model's data settings.")
+    normalizer = serving_config.normalizer()
     calibration = _frame(calibration_windows, trained_model, normalizer)
     calibration[SUBJECT_COLUMN] = calibration_windows.subjects
     return (_frame(reference_windows, trained_model, normalizer), calibration,

@@ -30,6 +30,8 @@ def tiny_config(tmp_path_factory) -> Path:
     config["steps"]["check_quality_gate"]["parameters"]["min_macro_f1"] = 0.0
     # A 3-epoch model is not a converged one: int8 may disagree with it more; fewer timed runs.
     config["steps"]["export_model"]["parameters"].update(min_agreement=0.8, representative_size=50, benchmark_runs=10)
+    # Small limits, so that the deployment tests reach them with small requests.
+    config["steps"]["build_serving_config"]["parameters"].update(max_windows_per_request=16, max_body_bytes=2_000_000)
     path = tmp_path_factory.mktemp("configs") / "train_tiny.yaml"
     path.write_text(yaml.safe_dump(config))
     return path

@@ -38,7 +38,6 @@ def deployed(trained_run, tmp_path_factory):
     port = _free_port()
     config = yaml.safe_load((ROOT / "configs" / "deploy.yaml").read_text())
     config["steps"]["deploy_model"]["parameters"]["port"] = port
-    config["steps"]["package_model"]["parameters"].update(max_windows_per_request=16, max_body_bytes=2_000_000)
     path = tmp_path_factory.mktemp("deploy") / "deploy.yaml"
     path.write_text(yaml.safe_dump(config))
     result = run_cli("--pipeline", "deploy", "--config", str(path))
@@ -72,6 +71,14 @@ def test_server_outlives_the_pipeline_and_serves_the_production_version(deployed
     assert info["model_version"] == str(production["version"].number)
     assert info["window_size"] == production["test"].window_size
     assert info["channel_names"] == production["test"].channel_names
+
+
+def test_model_info_is_the_versions_serving_config_artifact(deployed, production):
+    """One serving contract: what the service answers is the artifact training produced, field for field."""
+    contract = production["version"].get_artifact("serving_config").load().to_dict()
+    info = _post(deployed["url"], "/model_info", {}).json()
+    assert {key: info.get(key) for key in contract} == json.loads(json.dumps(contract))
+    assert contract["max_windows_per_request"] == 16  # the tiny training config's limit reached the service
 
 
 SKEW_TOLERANCE = 1e-5  # max |served - in-process| probability, same runtime (the service rounds to 6 decimals)

@@ -35,22 +35,15 @@ def _free_port() -> int:
 
 def _export_production_model() -> str:
     """The production version into BentoML's model store, as the deploy pipeline's package_model does."""
+    from dataclasses import replace
+
     import materializers.keras_model_materializer  # noqa: F401
-    from har.config import DataConfig, load_schema
-    from har.serving import ServingConfig, units_from_schema
     from mlops.bento import export_model
 
     version = Client().get_model_version(MODEL, ModelStages.PRODUCTION)
-    test = version.get_artifact("test_windows").load()
-    data = DataConfig.model_validate(version.run_metadata.get("data_config") or {})
-    config = ServingConfig(
-        model_name=MODEL, model_version=str(version.number), class_names=list(test.class_names),
-        channel_names=list(test.channel_names), window_size=test.window_size, step=test.step,
-        sample_rate_hz=test.sample_rate_hz, merge_tolerance_ms=data.merge_tolerance_ms, max_windows_per_request=16,
-        max_stream_samples=20_000, units=units_from_schema(data.streams, load_schema(ROOT / "configs" / "schema.yaml")),
-        linear_acceleration=data.linear_acceleration)
-    return export_model(version.get_artifact("trained_model").load(), version.get_artifact("normalizer").load(),
-                        config)
+    config = replace(version.get_artifact("serving_config").load(), max_windows_per_request=16,
+                     max_stream_samples=20_000, runtime="keras")
+    return export_model(version.get_artifact("trained_model").load(), config)
 
 
 def _descendants(pid: int) -> list:

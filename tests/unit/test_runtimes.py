@@ -132,20 +132,22 @@ def test_deployment_export_writes_the_onnx_file_the_service_loads(exported):
     from mlops.bento import export_model
 
     onnx_bytes = (exported["folder"] / ONNX_FILE).read_bytes()
-    config = replace(CONFIG, model_name="runtime-test", model_version="1", runtime=ONNX)
+    normalizer = exported["normalizer"]
+    config = replace(CONFIG, model_name="runtime-test", model_version="1", runtime=ONNX,
+                     normalizer_mean=list(normalizer.mean), normalizer_std=list(normalizer.std))
     with pytest.raises(ValueError, match="no ONNX export"):
-        export_model(exported["model"], exported["normalizer"], config)
-    tag = export_model(exported["model"], exported["normalizer"], config, onnx_model=onnx_bytes)
+        export_model(exported["model"], config)
+    tag = export_model(exported["model"], config, onnx_model=onnx_bytes)
     folder = Path(bentoml.models.get(tag).path)
     assert (folder / ONNX_FILE).read_bytes() == onnx_bytes
     assert json.loads((folder / SERVING_CONFIG_FILE).read_text())["runtime"] == ONNX
-    assert export_model(exported["model"], exported["normalizer"], config, onnx_model=onnx_bytes) == tag  # reused
+    assert export_model(exported["model"], config, onnx_model=onnx_bytes) == tag  # reused
     predictor = Predictor(folder, max_batch=8)
     assert predictor.runtime.name == ONNX
     np.testing.assert_allclose(predictor.predict_proba(exported["windows"][:9]), exported["reference"][:9],
                                atol=TOLERANCE, rtol=0)
     # a Keras-only package of the same version (e.g. runtime switched back) replaces the ONNX one
-    keras_tag = export_model(exported["model"], exported["normalizer"], replace(config, runtime=KERAS))
+    keras_tag = export_model(exported["model"], replace(config, runtime=KERAS))
     assert Predictor(bentoml.models.get(keras_tag).path, max_batch=8).runtime.name == KERAS
 
 

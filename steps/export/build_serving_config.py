@@ -1,0 +1,64 @@
+"""The serving contract of the trained model version: one typed artifact that everyone downstream reads."""
+
+from typing import Annotated
+
+from zenml import get_step_context, log_metadata, step
+
+from har.config import DataConfig, Schema
+from har.export import ONNX as ONNX_FORMAT
+from har.export import ExportedModel
+from har.serving import KERAS, ONNX, RUNTIMES, ServingConfig
+from har.types import ChannelNormalizer, WindowedDataset
+
+
+@step
+def build_serving_config(
+    test_windows: WindowedDataset,
+    normalizer: ChannelNormalizer,
+    data_config: DataConfig,
+    data_schema: Schema,
+    onnx_model: ExportedModel | None = None,
+    max_windows_per_request: int = 1024,
+    max_stream_samples: int = 360_000,
+    max_body_bytes: int = 32 * 1024 * 1024,
+    runtime: str = ONNX,
+    runtime_threads: int = 1,
+) -> Annotated[ServingConfig, "serving_config"]:
+    """Classes, channels, units, window, step, rate, normaliser, limits and runtime of this model version.
+
+    Deployment (`package_model`), the service (`/model_info`), batch inference
+    and drift read this artifact and nothing else for these settings.
+
+    Args:
+        test_windows: The version's test windows (channel order as trained).
+        normalizer: Its training normaliser.
+        data_config: The run's data settings (dataset profile).
+        data_schema: The dataset's schema: each stream's canonical unit and the units a request may declare.
+        onnx_model: The version's `onnx_float32` export (parity-checked by export_model); None: Keras serves.
+        max_windows_per_request: Limit of POST /predict (larger batches get HTTP 413).
+        max_stream_samples: Limit of POST /predict_stream.
+        max_body_bytes: Request bodies above this size are refused before parsing.
+        runtime: What runs the model in the service: "onnx" (ONNX Runtime on the ONNX export, the fastest with
+            parity here, see benchmarks/bench_serving.py) or "keras" (tf.function). "onnx" without an export
+            is "keras".
+        runtime_threads: The runtime's intra-op threads (1 leaves a core to the HTTP side).
+
+    Returns:
+        The serving config.
+    """
+    if runtime not in RUNTIMES:
+        raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
+    if onnx_model is not None and onnx_model.format != ONNX_FORMAT:
+        raise ValueError(f"onnx_model is a {onnx_model.format} export ({onnx_model.name}); expected onnx_float32")
+    model = get_step_context().model
+    config = ServingConfig.for_model(
+        model.name, str(model.number), data_config, data_schema, test_windows.channel_names, normalizer,
+        max_windows_per_request=max_windows_per_request, max_stream_samples=max_stream_samples,
+        max_body_bytes=max_body_bytes, runtime=runtime if onnx_model is not None else KERAS,
+        runtime_threads=runtime_threads)
+    if list(test_windows.class_names) != config.class_names:
+        raise ValueError(f"test windows have classes {test_windows.class_names}, the data settings "
+                         f"{config.class_names}")
+    log_metadata(metadata={"serving_config": {"runtime": config.runtime, "window_size": config.window_size,
+                                              "sample_rate_hz": config.sample_rate_hz}}, infer_model=True)
+    return config
