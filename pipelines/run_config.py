@@ -59,10 +59,10 @@ def validate_run_config(path: str | Path, pipeline: Any) -> Dict[str, Any]:
 def _pipeline_steps(pipeline: Any) -> Dict[str, Any]:
     """Step objects a pipeline wires, by function name (also through the shared wiring helpers)."""
     import steps as step_package
-    from pipelines import new_data
+    from pipelines import wiring
 
     source = inspect.getsource(pipeline.entrypoint)
-    for name, helper in inspect.getmembers(new_data, inspect.isfunction):
+    for name, helper in inspect.getmembers(wiring, inspect.isfunction):
         if re.search(rf"\b{name}\(", source):
             source += inspect.getsource(helper)
     return {name: getattr(step_package, name) for name in step_package.__all__
