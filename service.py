@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import itertools
 import json
 import logging
 import os
@@ -58,6 +59,7 @@ from har.serving import (
     parse_binary_windows,
     stream_to_windows,
 )
+from har.serving_log import ServingLogSettings, ServingLogWriter
 
 _HERE = Path(__file__).resolve().parent
 _DEPLOYMENT = json.loads((_HERE / "deployment.json").read_text()) if (_HERE / "deployment.json").exists() else {}
@@ -66,6 +68,11 @@ MAX_BODY_BYTES = int(os.environ.get("HAR_MAX_BODY_BYTES") or _DEPLOYMENT.get("ma
 API_KEYS = ApiKeys.from_env()  # HAR_API_KEYS / HAR_API_KEYS_FILE; none: the endpoints are open
 METRICS_AUTH = os.environ.get("HAR_METRICS_AUTH", "") == "1"
 ACCESS_LOG = os.environ.get("HAR_ACCESS_LOG", "") == "1"  # one log line per request (off: see the service config)
+# What the service received and predicted, for the drift pipeline (opt-in: raw sensor data is personal data).
+# HAR_SERVING_LOG (JSON settings) overrides the deployment's, e.g. for benchmarks/bench_serving.py.
+SERVING_LOG = ServingLogSettings.from_dict(json.loads(os.environ["HAR_SERVING_LOG"]) if os.environ.get(
+    "HAR_SERVING_LOG") else _DEPLOYMENT.get("serving_log"))
+_REQUESTS = itertools.count(1)
 
 MAX_BATCH = 512  # windows per model call; larger requests are split
 OFFLOAD_BYTES = 256 * 1024  # larger bodies are parsed (and big requests windowed) in a thread, off the event loop
@@ -81,6 +88,11 @@ API_ERRORS = {400: "invalid request (shape, values, JSON, units)", 401: "missing
 predictions_counter = bentoml.metrics.Counter(
     name="har_predictions", documentation="Windows classified, by predicted activity.", labelnames=["activity"]
 )
+serving_log_counter = bentoml.metrics.Counter(
+    name="har_serving_log_windows", labelnames=["outcome"],
+    documentation="Classified windows by serving-log outcome: logged (queued for the log), sampled_out, dropped "
+                  "(the log's queue was full); all 0 when the log is off.")
+SERVING_LOG_OUTCOMES = ("logged", "sampled_out", "dropped")
 # BentoML logs every rejected request as an ERROR with a full traceback (~1.2 KB); a client error is one line.
 rejections = logging.getLogger("bentoml._internal.server.http_app")
 
@@ -348,6 +360,10 @@ class StreamRequest(_FastJSONInput):
         description="One row of channel values (order of /model_info) per timestamp, in the training units "
                     "(accelerometer g, gyroscope rad/s) unless 'units' declares others (m/s^2, deg/s).")
     units: Dict[str, str] | None = Field(None, description=UNITS_DESCRIPTION)
+    stream_id: str | None = Field(
+        None, max_length=200, description="Optional: an id of the device or session, so that consecutive requests "
+        "of one stream are monitored as one (the serving log, when the deployment turns it on, keeps it with the "
+        "windows). Not an identity: do not send names or other personal data.")
 
 
 @bentoml.service(
@@ -379,12 +395,37 @@ class HARClassifier:
         # data is acyclic and freed by reference counting anyway.
         gc.freeze()
         gc.set_threshold(100_000, 50, 100)
+        for outcome in SERVING_LOG_OUTCOMES:  # every series served from the start (at 0 with the log off)
+            serving_log_counter.labels(outcome=outcome)
+        self.serving_log = ServingLogWriter(
+            SERVING_LOG, self.config.model_name, self.config.model_version, self.config.class_names,
+            self.config.channel_names) if SERVING_LOG.enabled else None
 
-    async def _answer(self, windows: np.ndarray, start_times_ms: Any = None) -> List[Dict[str, Any]]:
+    @bentoml.on_shutdown
+    def close_serving_log(self) -> None:
+        if self.serving_log is not None:
+            self.serving_log.close()
+
+    def _log(self, endpoint: str, windows: np.ndarray, probabilities: np.ndarray, stream_id: str | None = None,
+             starts: Any = None) -> None:
+        """Queue the request for the serving log (no I/O here: the writer's thread writes)."""
+        log = self.serving_log
+        if log is None:
+            return
+        dropped, n = log.dropped, len(probabilities)
+        if log.record(endpoint, windows, probabilities, stream_id,
+                      None if starts is None else np.asarray(starts, dtype=np.float64)):
+            serving_log_counter.labels(outcome="logged").inc(n)
+        else:
+            serving_log_counter.labels(outcome="dropped" if log.dropped > dropped else "sampled_out").inc(n)
+
+    async def _answer(self, windows: np.ndarray, start_times_ms: Any = None, endpoint: str = "/predict",
+                      stream_id: str | None = None) -> List[Dict[str, Any]]:
         probabilities = await self.batcher.submit(windows)
         answers = self.predictor.describe(probabilities, start_times_ms)
         for answer in answers:
             predictions_counter.labels(activity=answer["label"]).inc()
+        self._log(endpoint, windows, probabilities, stream_id, start_times_ms)
         return answers
 
     @bentoml.api(route="/predict", input_spec=PredictRequest)
@@ -401,14 +442,18 @@ class HARClassifier:
         return _json({"predictions": await self._answer(array), "model_version": self.config.model_version})
 
     @bentoml.api(route="/predict_stream", input_spec=StreamRequest)
-    async def predict_stream(self, timestamps: Any, samples: Any, units: Any = None) -> Dict[str, Any]:
+    async def predict_stream(self, timestamps: Any, samples: Any, units: Any = None,
+                             stream_id: Any = None) -> Dict[str, Any]:
         """Raw samples of any length, windowed server-side exactly as in training; a label per window."""
         try:
             windows, starts = await _off_loop(stream_to_windows, timestamps, samples, self.config, units,
                                               big=_many(samples, 4096))
         except RequestError as error:
             raise _fail(error) from None
-        return _json({"predictions": await self._answer(windows, starts), "model_version": self.config.model_version,
+        # Without an id, each request is its own stream (consecutive windows of one request).
+        stream = str(stream_id)[:200] if stream_id not in (None, "") else f"request-{os.getpid()}-{next(_REQUESTS)}"
+        answers = await self._answer(windows, starts, "/predict_stream", stream)
+        return _json({"predictions": answers, "model_version": self.config.model_version,
                       "window_size": self.config.window_size, "step": self.config.step,
                       "sample_rate_hz": self.config.sample_rate_hz})
 
@@ -417,7 +462,10 @@ class HARClassifier:
         """The served model and the input it expects, with each stream's channels and units."""
         return {**self.config.to_dict(), "model_tag": str(self.bento_model.tag), "max_body_bytes": MAX_BODY_BYTES,
                 "runtime": self.predictor.runtime.name, "runtime_threads": self.predictor.threads,
-                "content_types": ["application/json", OCTET_TYPE, NPY_TYPE]}
+                "content_types": ["application/json", OCTET_TYPE, NPY_TYPE],
+                "serving_log": {"enabled": self.serving_log is not None,
+                                "sample_rate": SERVING_LOG.sample_rate if self.serving_log else 0.0,
+                                "include_windows": bool(self.serving_log and SERVING_LOG.include_windows)}}
 
 
 def openapi_with_errors(spec: Dict[str, Any], api_routes: tuple, keys: bool, metrics_auth: bool) -> Dict[str, Any]:

@@ -11,7 +11,10 @@ In one run, on the same model and machine:
   2. the service: one window p50/p99 (1 client), 8 clients x 1 window, 8 clients x 64 windows as JSON and as
      a binary body (application/octet-stream + X-Shape);
   3. `naive_fastapi_app.py` (FastAPI + pydantic + Keras' own `model.predict`), started here on the same model;
-  4. ratios against the targets, and the error count of a --soak seconds mixed load (JSON and binary).
+  4. ratios against the targets, and the error count of a --soak seconds mixed load (JSON and binary);
+  5. the serving log's cost: the same service (`bentoml serve`, same model) started here twice, log off and
+     log on (raw windows, every request), under the same load; throughput on / off (target: >= 0.90).
+     `--serving-log-only` runs just this part.
 The load generator is a minimal keep-alive HTTP/1.1 client on asyncio so it takes little CPU from the server
 on a 2-core machine; it shares the CPU with the server, so compare ratios within one run. Prints figures;
 asserts nothing. With `HAR_API_KEY` set, every request sends `Authorization: Bearer $HAR_API_KEY`.
@@ -38,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BATCH = 64
 # Targets of issue #15 (quiet machine): service / naive, and service / in-process limit.
 TARGETS = {"latency_ratio": 0.044, "single_x_naive": 40.0, "binary64_of_limit": 0.70, "binary64_x_naive": 15.0}
+SERVING_LOG_TARGET = 0.90  # issue #12: the serving log costs at most 10 % of the throughput
 
 
 def auth_headers() -> dict:
@@ -293,6 +297,64 @@ def soak(url: str, window: np.ndarray, seconds: float) -> None:
           f"requests ({total:.0f} windows/s in all)")
 
 
+def start_service(model_tag: str, port: int, serving_log: dict | None, log_path: Path) -> subprocess.Popen:
+    """`bentoml serve` of service.py on `model_tag`, with the serving log set by HAR_SERVING_LOG."""
+    env = {**os.environ, "HAR_MODEL_TAG": model_tag, "TF_CPP_MIN_LOG_LEVEL": "3", "BENTOML_DO_NOT_TRACK": "true",
+           "HAR_SERVING_LOG": json.dumps(serving_log or {"enabled": False})}
+    with open(log_path, "w") as log:
+        return subprocess.Popen([sys.executable, "-m", "bentoml", "serve", "service:HARClassifier", "--host",
+                                 "127.0.0.1", "--port", str(port)], cwd=ROOT, env=env, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def stop_service(server: subprocess.Popen) -> None:
+    import signal
+
+    try:
+        os.killpg(server.pid, signal.SIGTERM)  # its own session: the server and its worker, nothing else
+        server.wait(timeout=30)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        os.killpg(server.pid, signal.SIGKILL)
+
+
+def serving_log_cost(model_tag: str, window: np.ndarray, args: argparse.Namespace) -> None:
+    """Throughput with the serving log off and on: two servers of the same model, one after the other, the
+    same load on each (8 clients x 64 windows binary, 8 clients x 1 window JSON), twice in ABBA order."""
+    import tempfile
+
+    from har.serving_log import segment_files
+
+    batch = np.repeat(window[None], BATCH, axis=0)
+    loads = {f"{BATCH} windows binary, 8 clients": (binary_body(batch), BATCH),
+             "1 window JSON, 8 clients": (json_body(window[None]), 1)}
+    totals: Dict[str, Dict[str, list]] = {name: {"off": [], "on": []} for name in loads}
+    with tempfile.TemporaryDirectory(prefix="har-serving-log-bench-") as folder:
+        settings = {"enabled": True, "dir": folder, "sample_rate": 1.0, "include_windows": True}
+        print(f"serving log cost (bentoml serve of service.py, model {model_tag}; log: raw windows, every request, "
+              f"to {folder}):")
+        for state in ("off", "on", "on", "off"):
+            port = free_port()
+            url = f"http://127.0.0.1:{port}"
+            log_path = Path(tempfile.gettempdir()) / f"har-bench-serving-log-{state}.log"
+            server = start_service(model_tag, port, settings if state == "on" else None, log_path)
+            try:
+                wait_ready(url, {"windows": window[None].tolist()}, timeout=180)
+                load(url, loads[next(iter(loads))][0], BATCH, 8, 2)  # warm-up
+                for name, (body, n_windows) in loads.items():
+                    result = load(url, body, n_windows, 8, args.seconds)
+                    totals[name][state].append(result["windows_per_s"])
+                    report(f"log {state:3s} {name}", result)
+            finally:
+                stop_service(server)
+        files = segment_files(Path(folder))
+        size = sum(f.stat().st_size for f in files)
+        print(f"  the log holds {len(files)} segment files, {size / 2**20:.0f} MiB (max_bytes keeps the newest)")
+    for name, states in totals.items():
+        off, on = float(np.mean(states["off"])), float(np.mean(states["on"]))
+        print(f"  {name}: log off {off:.0f} windows/s, on {on:.0f} windows/s (means of 2 runs each)")
+        verdict(f"{name}: throughput log on / off", on / off, SERVING_LOG_TARGET, higher=True)
+
+
 def verdict(name: str, value: float, target: float, higher: bool, unit: str = "") -> None:
     ok = value >= target if higher else value <= target
     print(f"  {name:52s} {value:8.3f}{unit}  target {'>=' if higher else '<='} {target:g}{unit}  "
@@ -312,6 +374,9 @@ def main() -> None:
                                                                         "(keras/onnx x 1/2 threads, LiteRT)")
     parser.add_argument("--litert", help="a LiteRT float32 .tflite to add to --compare-runtimes")
     parser.add_argument("--model-dir", help="BentoML model folder for --compare-runtimes (default: the service's)")
+    parser.add_argument("--serving-log-only", action="store_true", help="only the serving log's cost (log off vs. "
+                                                                         "on, two servers started here)")
+    parser.add_argument("--skip-serving-log", action="store_true", help="no serving-log cost figures")
     parser.add_argument("--in-process", help=argparse.SUPPRESS)
     parser.add_argument("--litert-in-process", help=argparse.SUPPRESS)
     parser.add_argument("--runtime", help=argparse.SUPPRESS)
@@ -341,6 +406,8 @@ def main() -> None:
     window = np.random.default_rng(0).normal(0, 0.5, (info["window_size"], len(info["channel_names"])))
     window[:, 2] += 1.0  # gravity on z, as a real recording has (all-noise windows would get 422)
     window = np.round(window, 5)
+    if args.serving_log_only:
+        return serving_log_cost(info["model_tag"], window, args)
     print(f"model {info['model_tag']} (version {info['model_version']}), runtime {runtime} with {threads} thread(s), "
           f"window {window.shape}; {machine_load()} at the start")
 
@@ -399,6 +466,8 @@ def main() -> None:
 
     if args.soak > 0:
         soak(args.url, window, args.soak)
+    if not args.skip_serving_log:
+        serving_log_cost(info["model_tag"], window, args)
 
 
 if __name__ == "__main__":

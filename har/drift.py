@@ -15,6 +15,8 @@ from typing import Any, Dict, List
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from har.monitors import MonitorResult
+
 PREDICTION_COLUMN = "predicted_activity"
 SUBJECT_COLUMN = "subject"
 # Evidently tests whose score is a p-value (drift when *below* the threshold): not calibrated upwards.
@@ -60,13 +62,26 @@ class DriftVerdict:
     n_current: int = 0
     reference_prediction_share: Dict[str, float] = field(default_factory=dict)
     current_prediction_share: Dict[str, float] = field(default_factory=dict)
+    # Label-free monitors (har.monitors) and what was checked: "folder <path>" or "serving log <dir> ...".
+    monitors: List[MonitorResult] = field(default_factory=list)
+    source: str = ""
+    # Evidence behind the monitors' plots (har.monitors.monitor_evidence): confidence histograms, activity mixes.
+    monitor_evidence: Dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.monitors = [m if isinstance(m, MonitorResult) else MonitorResult.from_dict(m) for m in self.monitors]
+
+    @property
+    def monitor_alerts(self) -> List[str]:
+        return [m.name for m in self.monitors if m.alert]
 
     def summary(self) -> str:
         top = ", ".join(self.drifted_features[:8]) + (" ..." if len(self.drifted_features) > 8 else "")
+        monitors = "; monitor alerts: " + (", ".join(self.monitor_alerts) or "none") if self.monitors else ""
         return (f"{'DRIFT' if self.drift_detected else 'no drift'}: {len(self.drifted_features)}/{self.n_features} "
                 f"features drifted (share {self.drift_share:.2f}, threshold {self.thresholds['drift_share']}); "
                 f"prediction drift {self.prediction_drift} (score {self.prediction_drift_score}); "
-                f"drifted: {top or '-'}")
+                f"drifted: {top or '-'}{monitors}")
 
 
 def drift_frame(windows: Any, predicted: Any) -> pd.DataFrame:
@@ -191,3 +206,14 @@ def _float(value: Any) -> float | None:
 def _shares(column: pd.Series) -> Dict[str, float]:
     return {str(k): float(v) for k, v in column.value_counts(normalize=True).sort_index().items()}
 
+
+
+def with_monitors(verdict: DriftVerdict, report: Dict[str, Any]) -> DriftVerdict:
+    """The verdict with the label-free monitors of `har.monitors.monitor_report`; an alert of a monitor in
+    `count_as_drift` makes it drift."""
+    import dataclasses
+
+    return dataclasses.replace(
+        verdict, drift_detected=verdict.drift_detected or bool(report["drift"]),
+        monitors=[MonitorResult.from_dict(r) for r in report["results"]], source=str(report["source"]),
+        monitor_evidence=dict(report["evidence"]), thresholds={**verdict.thresholds, "monitors": report["config"]})

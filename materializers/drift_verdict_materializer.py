@@ -1,4 +1,10 @@
-"""Materializer for `har.drift.DriftVerdict`: JSON, metadata and an HTML summary."""
+"""Materializer for `har.drift.DriftVerdict`: JSON, metadata and an HTML summary with inline plots.
+
+The HTML is what the ZenML dashboard shows for the verdict (Evidently's own
+report, a separate artifact, renders blank there): the label-free monitors
+against their thresholds, the predicted activity mix (current, reference,
+training) and the top-probability histogram, as inline PNGs.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +19,8 @@ from zenml.metadata.metadata_types import MetadataType
 
 from har.drift import DriftVerdict
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: + monitors, source, monitor_evidence (version 1 still loads)
+READABLE_VERSIONS = (1, 2)
 DATA_FILE = "drift_verdict.json"
 HTML_FILE = "drift_verdict.html"
 
@@ -43,10 +50,15 @@ class DriftVerdictMaterializer(BaseMaterializer):
             raise ValueError(f"{path}: unreadable DriftVerdict artifact ({error})") from error
         if not isinstance(content, dict) or content.get("type") != "DriftVerdict":
             raise ValueError(f"{path}: not a DriftVerdict artifact")
-        if content.get("format_version") != FORMAT_VERSION:
-            raise ValueError(f"{path}: format_version {content.get('format_version')}, expected {FORMAT_VERSION}")
+        if content.get("format_version") not in READABLE_VERSIONS:
+            raise ValueError(f"{path}: format_version {content.get('format_version')}, expected one of "
+                             f"{READABLE_VERSIONS}")
         fields = {f.name for f in dataclasses.fields(DriftVerdict)}
-        missing = fields - set(content)
+        required = {f.name for f in dataclasses.fields(DriftVerdict)
+                    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+        if content["format_version"] >= 2:
+            required |= {"monitors", "source", "monitor_evidence"}
+        missing = required - set(content)
         if missing:
             raise ValueError(f"{path}: missing field(s) {', '.join(sorted(missing))}")
         return DriftVerdict(**{k: v for k, v in content.items() if k in fields})
@@ -63,6 +75,9 @@ class DriftVerdictMaterializer(BaseMaterializer):
             "n_current": int(data.n_current),
             "feature_stattest": str(data.thresholds.get("feature_stattest")),
             "drift_share_threshold": float(data.thresholds.get("drift_share", 0.0)),
+            "source": str(data.source),
+            "monitor_alerts": ", ".join(data.monitor_alerts),
+            **{f"monitor_{m.name}": float(m.value) for m in data.monitors},
         }
 
     def save_visualizations(self, data: DriftVerdict) -> Dict[str, VisualizationType]:
@@ -72,6 +87,8 @@ class DriftVerdictMaterializer(BaseMaterializer):
         body = html.page(
             "Drift verdict",
             html.banner(data.summary(), ok=not data.drift_detected),
+            html.paragraph(f"Checked: {data.source or 'unknown source'}", muted=True),
+            *_monitor_sections(data),
             html.heading("Thresholds"),
             html.table_from_dict(data.thresholds),
             html.heading("Predicted activities (share of windows)"),
@@ -87,3 +104,28 @@ class DriftVerdictMaterializer(BaseMaterializer):
         with self.artifact_store.open(path, "w") as handle:
             handle.write(body)
         return {path: VisualizationType.HTML}
+
+
+def _monitor_sections(data: DriftVerdict) -> list:
+    """The label-free monitors: a table and the three plots (nothing for a verdict without monitors)."""
+    if not data.monitors:
+        return []
+    from har import html_tables as html
+    from har.monitor_plots import activity_mix_png, confidence_histogram_png, img_tag, monitors_png
+
+    evidence = data.monitor_evidence
+    sections = [
+        html.heading("Label-free monitors"),
+        html.table_from_records([{"monitor": m.name, "current": m.value, "reference": m.reference_value,
+                                  "threshold": m.threshold, "alert": m.alert, "explanation": m.explanation}
+                                 for m in data.monitors]),
+        img_tag(monitors_png(data.monitors), "monitors vs. thresholds"),
+    ]
+    if evidence.get("current_mix"):
+        sections += [html.heading("Predicted activity mix: current vs. reference vs. training"),
+                     img_tag(activity_mix_png(evidence), "predicted activity mix")]
+    if evidence.get("confidence_bins"):
+        sections += [html.heading("Top class probability per window"),
+                     img_tag(confidence_histogram_png(evidence, evidence.get("confidence_threshold")),
+                             "confidence histogram")]
+    return sections

@@ -11,6 +11,7 @@ from zenml.logger import get_logger
 from har.export import ONNX as ONNX_FORMAT
 from har.export import ExportedModel
 from har.serving import ONNX, ServingConfig
+from har.serving_log import ServingLogSettings
 from mlops.bento import build_bento, export_model
 
 logger = get_logger(__name__)
@@ -52,8 +53,8 @@ def package_model(
     model_tag = export_model(trained_model, serving_config,
                              onnx_model=onnx_model.content if serving_config.runtime == ONNX else None)
     deployment = {"max_body_bytes": serving_config.max_body_bytes}
-    if serving_log:
-        deployment["serving_log"] = serving_log
+    if serving_log:  # checked here, at deploy time: a typo must not wait for the server's start to show
+        deployment["serving_log"] = ServingLogSettings.from_dict(serving_log).to_dict()
     bento = build_bento(model_tag, deployment,
                         docker_base_image=docker_base_image or os.environ.get("HAR_BASE_IMAGE") or None)
     logger.info("Packaged model version %s (runtime %s) as BentoML model %s in Bento %s",

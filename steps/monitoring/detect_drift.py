@@ -1,6 +1,6 @@
 """Evidently data drift (per-feature tests) and prediction drift through the stack's data validator."""
 
-from typing import Annotated, Tuple
+from typing import Annotated, Any, Dict, Tuple
 
 import pandas as pd
 from zenml import log_metadata, step
@@ -16,6 +16,7 @@ from har.drift import (
     comparable_features,
     drift_metrics,
     verdict_from_report,
+    with_monitors,
 )
 
 logger = get_logger(__name__)
@@ -26,6 +27,7 @@ def detect_drift(
     reference_features: pd.DataFrame,
     calibration_features: pd.DataFrame,
     current_features: pd.DataFrame,
+    monitor_report: Dict[str, Any] | None = None,
     drift: DriftConfig = DriftConfig(),
 ) -> Tuple[Annotated[HTMLString, "drift_report"], Annotated[DriftVerdict, "drift_verdict"]]:
     """Run Evidently's drift tests (configured stat tests, e.g. PSI or K-S) and decide.
@@ -34,6 +36,8 @@ def detect_drift(
         reference_features: Features of the training windows.
         calibration_features: Features of the validation subjects (calibrate per-feature thresholds).
         current_features: Features of the new windows.
+        monitor_report: The label-free monitors (`monitor_predictions`); an alert of a monitor listed in its
+            `count_as_drift` makes the verdict drift.
         drift: Stat tests and thresholds.
 
     Returns:
@@ -49,9 +53,13 @@ def detect_drift(
     report = validator.data_profiling(dataset=reference_features, comparison_dataset=current_features,
                                       profile_list=configs, column_mapping=column_mapping(features))
     verdict = verdict_from_report(report.as_dict(), drift, reference_features, current_features, thresholds)
+    if monitor_report is not None:
+        verdict = with_monitors(verdict, monitor_report)
     logger.info(verdict.summary())
     log_metadata(metadata={"drift_detected": verdict.drift_detected, "drift_share": verdict.drift_share,
-                           "n_drifted_features": len(verdict.drifted_features)}, infer_artifact=False)
+                           "n_drifted_features": len(verdict.drifted_features),
+                           "monitor_alerts": ", ".join(verdict.monitor_alerts), "source": verdict.source},
+                 infer_artifact=False)
     return HTMLString(report.get_html()), verdict
 
 
