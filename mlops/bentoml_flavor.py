@@ -15,7 +15,8 @@ reports success. Here:
   the `docker` CLI, which step containers do not have), and the container runs
   `bentoml serve` itself (ZenML's entrypoint needs ZenML inside the Bento image);
 - `HarBentoMLModelDeployer` creates those service classes (ZenML's hard-codes its
-  own in `_create_new_service`), refuses to call a deployment started
+  own in `_create_new_service`), finds "the same" deployment by model version, Bento, host and
+  port (ZenML's look-up matches any deployment of the model), refuses to call a deployment started
   unless the server answers its readiness probe, and replaces an "existing"
   deployment of the same configuration whose processes died (ZenML returns
   it as is, and the caller then gets `Connection refused`);
@@ -226,8 +227,21 @@ class HarBentoMLContainerDeploymentService(BentoMLContainerDeploymentService):
                     host, port)
 
 
+# What makes two deployments "the same" (ZenML's store filter on `config` matches any service of the model).
+IDENTITY_KEYS = ("model_name", "model_version", "bento_tag", "host", "port", "workers")
+
+
 class HarBentoMLModelDeployer(BentoMLModelDeployer):
     """ZenML's BentoML model deployer, creating services that work with BentoML 1.4."""
+
+    def find_model_server(self, config=None, **kwargs) -> list:
+        # ZenML's look-up by config returns any service of the model, so a new server on another port
+        # (blue/green, steps/deployment/deploy_model.py) would be "found" as the old one: compare for real.
+        services = super().find_model_server(config=config, **kwargs)
+        if config is None:
+            return services
+        return [service for service in services
+                if all(getattr(service.config, key, None) == config.get(key) for key in IDENTITY_KEYS)]
 
     def deploy_model(self, config: ServiceConfig, service_type: ServiceType, replace: bool = False,
                      continuous_deployment_mode: bool = False, timeout: int = 300) -> BaseService:

@@ -182,11 +182,22 @@ def deployment_state(service: Any) -> str:
 
 
 def list_deployments(deployer: Any = None, model_name: str | None = None) -> List[Dict[str, Any]]:
-    """One row per deployment of the model (every version). `deployer` is unused (kept for callers)."""
+    """One row per deployment of the model (every version). `deployer` is unused (kept for callers).
+
+    A deployment behind its model's proxy (`mlops/proxy.py`) has the proxy's public URL as `url` and
+    `public_port`, and its server's own port as `port`.
+    """
+    from mlops import proxy
+
     rows = []
     for service in find_deployments(model_name):
         config = service.config
         state = deployment_state(service)
+        fronted = proxy.status(config.model_name)
+        if fronted is not None and fronted.upstream_port != getattr(config, "port", None):
+            fronted = None
+        if fronted is not None and not fronted.running and state == "running":
+            state = f"running (its proxy on port {fronted.public_port} is down)"
         rows.append({
             "uuid": str(service.uuid),
             "model": config.model_name,
@@ -194,7 +205,8 @@ def list_deployments(deployer: Any = None, model_name: str | None = None) -> Lis
             "bento": getattr(config, "bento_tag", None),
             "host": getattr(config, "host", None) or "127.0.0.1",
             "port": getattr(config, "port", None),
-            "url": service.get_prediction_url() or "",
+            "url": fronted.url + "/" if fronted else service.get_prediction_url() or "",
+            "public_port": fronted.public_port if fronted else getattr(config, "port", None),
             "state": state,
             "running": state == "running",  # state: running, dead (processes died) or stopped
             "pid": getattr(service.status, "pid", None),
@@ -235,7 +247,13 @@ def stop_deployment(service: Any, timeout: int = 60) -> None:
 
 
 def stop_deployments(deployer: Any = None, model_name: str | None = None, timeout: int = 60) -> int:
-    """Stop and delete every deployment of the model (any version, running or dead); returns how many."""
+    """Stop and delete every deployment of the model (any version, running or dead) and the model's proxy
+    (of every model when `model_name` is None); returns how many deployments."""
+    from mlops import proxy
+
+    for fronted in proxy.all_statuses():
+        if model_name is None or fronted.model_name == model_name:
+            proxy.stop_proxy(fronted.model_name, timeout=timeout)
     services = find_deployments(model_name)
     for service in services:
         stop_deployment(service, timeout=timeout)

@@ -10,7 +10,6 @@ import tempfile
 _HOME = tempfile.mkdtemp(prefix="har-tests-")
 os.environ["ZENML_CONFIG_PATH"] = os.path.join(_HOME, "zenml")
 os.environ["BENTOML_HOME"] = os.path.join(_HOME, "bentoml")
-os.environ["HAR_RETRAIN_DIR"] = os.path.join(_HOME, "retrain")
 for key, value in {
     "ZENML_ANALYTICS_OPT_IN": "false",
     "ZENML_AUTO_OPEN_DASHBOARD": "false",
@@ -25,7 +24,7 @@ os.environ.pop("ZENML_STORE_URL", None)
 os.environ.pop("ZENML_STORE_API_KEY", None)
 
 
-LOUD_SKIPS = ("DOCKER ENGINE NOT AVAILABLE", "CHROMIUM NOT AVAILABLE")
+LOUD_SKIPS = ("DOCKER ENGINE NOT AVAILABLE", "CHROMIUM NOT AVAILABLE", "NGINX NOT AVAILABLE")
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -69,6 +69,7 @@ def promote_model(
     evaluation_report: EvaluationReport,
     data_config: DataConfig,
     target_stage: str = "production",
+    min_improvement: float = 0.0,
 ) -> Tuple[Annotated[Dict[str, Any], "promotion_decision"], Annotated[HTMLString, "model_versions"]]:
     """Compare with the current production version on the same test data and promote if better.
 
@@ -78,6 +79,9 @@ def promote_model(
         data_config: The data settings the model was trained with; recorded on the model version
             because serving needs them (rate, window, merge tolerance).
         target_stage: Stage to promote to.
+        min_improvement: The new macro-F1 must beat production's by more than this. 0 (training): strictly
+            better. The retraining config allows a small negative margin: the retrained model has seen the
+            new data, which the test split (of all subjects) under-represents.
 
     Returns:
         The decision with both scores (also logged as model-version metadata), and a table of the
@@ -104,9 +108,10 @@ def promote_model(
             # one; it belongs under its own model name (each dataset profile in configs/datasets/ names its own model).
             promote, reason = False, f"{how}; use a different model name for a different data setup"
         else:
-            promote = new_score > prod_score
+            promote = new_score > prod_score + min_improvement
+            margin = f" {min_improvement:+.4f}" if min_improvement else ""
             reason = (f"new macro-F1 {new_score:.4f} {'>' if promote else '<='} {target_stage} "
-                      f"version {prod_version} {prod_score:.4f} ({how})")
+                      f"version {prod_version} {prod_score:.4f}{margin} ({how})")
     decision = {
         "promoted": promote,
         "reason": reason,
@@ -118,8 +123,11 @@ def promote_model(
     }
     # Everything inference needs is recorded before the stage changes: a crash in between must not leave
     # a production version without its data_config (which batch inference and drift refuse).
-    log_metadata(metadata={"promotion": {k: v for k, v in decision.items() if v is not None},
-                           "data_config": data_config.model_dump()}, infer_model=True)
+    metadata = {"promotion": {k: v for k, v in decision.items() if v is not None},
+                "data_config": data_config.model_dump()}
+    if promote:  # what `mlops.rollout.rollback` restores: the version that was production before this one
+        metadata["previous_production_version"] = str(production.number) if production else "none"
+    log_metadata(metadata=metadata, infer_model=True)
     if promote:
         model.set_stage(target_stage, force=True)
     logger.info("Promotion: %s — %s", "PROMOTED" if promote else "not promoted", reason)
