@@ -15,7 +15,7 @@ export MLFLOW_ENABLE_TELEMETRY := false
 export DO_NOT_TRACK := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help install setup train test test-unit lint bench freeze clean dashboard dashboard-stop mlflow-ui mlflow-ui-stop browser-deps screenshots docker-engine base-image docker-prune
+.PHONY: help install setup train loop-demo test test-unit lint bench freeze clean dashboard dashboard-stop mlflow-ui mlflow-ui-stop browser-deps proxy-deps screenshots docker-engine base-image docker-prune
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ setup: install ## install and register/activate the ZenML stack (STACK=local or 
 
 train: setup ## set up, then run the training pipeline on the default data (STACK=docker: in containers)
 	$(PY) run.py --pipeline train --stack $(STACK)
+
+loop-demo: setup ## the whole loop: train, deploy (serving log on), traffic, monitoring, retrain, promote, redeploy
+	$(PY) scripts/loop_demo.py
 
 test: install ## set up, then run all tests (isolated ZenML/MLflow homes)
 	$(PY) -m pytest
@@ -69,6 +72,9 @@ mlflow-ui-stop: install ## stop the MLflow UI started by `make mlflow-ui`
 
 browser-deps: ## install Debian's chromium for the browser test and screenshots (needs root; no-op if present)
 	scripts/browser_deps.sh
+
+proxy-deps: ## install Debian's nginx-light for the deployments' proxy (lossless redeploy; needs root; no-op if present)
+	scripts/proxy_deps.sh
 
 screenshots: install browser-deps ## screenshots of the dashboard and MLflow UI for the latest runs -> docs/screenshots/
 	$(PY) scripts/screenshots.py

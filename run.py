@@ -10,7 +10,6 @@ See README.md.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -34,9 +33,11 @@ if str(ROOT) not in sys.path:  # the project's packages, also when started from 
 from har.outcomes import BadInput, ConfigError, ExitCode, ModelNotFound, StackUnavailable  # noqa: E402
 
 DEFAULT_CONFIGS = {"train": "configs/train.yaml", "deploy": "configs/deploy.yaml",
-                   "inference": "configs/inference.yaml", "drift": "configs/drift.yaml"}
+                   "inference": "configs/inference.yaml", "drift": "configs/drift.yaml",
+                   "retrain": "configs/retrain.yaml"}
+SERVING_LOG_DEFAULT = "<default>"  # bare --serving-log: the model's default log folder
 PIPELINES = {"train": "training_pipeline", "deploy": "deployment_pipeline", "inference": "inference_pipeline",
-             "drift": "drift_pipeline"}
+             "drift": "drift_pipeline", "retrain": "retraining_pipeline"}
 # Stacks whose steps run in images built from the Dockerfile, and their run settings.
 IMAGE_STACKS = {"har_docker": ROOT / "configs" / "stacks" / "docker.yaml",
                 "har_k8s": ROOT / "configs" / "stacks" / "kubernetes" / "settings.yaml"}
@@ -55,6 +56,13 @@ def command(pipeline: str) -> str:
               help="Run config YAML with step parameters (default: configs/<pipeline>.yaml).")
 @click.option("--data-dir", type=click.Path(file_okay=False),
               help="Recordings folder (one sub-folder per recording); beats the profile's data_dir.")
+@click.option("--serving-log", "serving_log", is_flag=False, flag_value=SERVING_LOG_DEFAULT, default=None,
+              help="Drift on production traffic: the serving log (README 'Serving log') instead of --data-dir. "
+                   "Bare: the model's default log folder; or give the folder.")
+@click.option("--since", default=None, help="With --serving-log: start of the range, ISO-8601 or a duration "
+                                             "before now (30m, 1h, 2d). Default: everything logged.")
+@click.option("--until", default=None, help="With --serving-log: end of the range (ISO-8601 or 30m, 1h, ...). "
+                                             "Default: now.")
 @click.option("--model", "model_name", default=None,
               help="Model name; beats the dataset profile's (train: the model to create a version of; "
                    "deploy/inference/drift/deployments: the model whose production version to use).")
@@ -62,13 +70,17 @@ def command(pipeline: str) -> str:
 @click.option("--stack", default="local", show_default=True,
               help="ZenML stack: local, docker (steps in containers) or k8s (registered separately, see README).")
 @click.option("--retrain-config", type=click.Path(dir_okay=False),
-              help="Drift with on_drift=retrain: training config for the retraining (default: configs/train.yaml).")
+              help="Drift with on_drift=retrain: the retraining run config (default: configs/retrain.yaml, "
+                   "which extends configs/train.yaml).")
 @click.option("--list-deployments", is_flag=True, help="List the model's deployments and exit.")
 @click.option("--stop-deployments", is_flag=True, help="Stop and remove the model's deployments and exit.")
+@click.option("--rollback", is_flag=True, help="With --pipeline deploy: make the version that was production "
+                                                "before the current one production again, and deploy it.")
 @click.option("--debug", is_flag=True, help="Show framework logs and full tracebacks.")
 def main(pipeline_name: str, dataset_name: str | None, config_path: str | None, data_dir: str | None,
-         model_name: str | None, no_cache: bool, stack: str, retrain_config: str | None, list_deployments: bool,
-         stop_deployments: bool, debug: bool) -> None:
+         serving_log: str | None, since: str | None, until: str | None, model_name: str | None, no_cache: bool,
+         stack: str, retrain_config: str | None, list_deployments: bool,
+         stop_deployments: bool, debug: bool, rollback: bool = False) -> None:
     """Run a HAR pipeline (train, deploy, inference, drift) on the chosen ZenML stack.
 
     Exit codes: 0 ok, 1 unexpected error, 2 usage or config error, 3 bad input data, 4 quality gate failed,
@@ -77,7 +89,8 @@ def main(pipeline_name: str, dataset_name: str | None, config_path: str | None, 
     started = time.perf_counter()
     try:
         dispatch(pipeline_name, dataset_name, config_path, data_dir, model_name, no_cache, stack, retrain_config,
-                 list_deployments, stop_deployments, debug, started)
+                 list_deployments, stop_deployments, debug, started, serving_log=serving_log, since=since,
+                 until=until, rollback=rollback)
     except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
         raise
     except KeyboardInterrupt:
@@ -91,13 +104,18 @@ def main(pipeline_name: str, dataset_name: str | None, config_path: str | None, 
 
 def dispatch(pipeline_name: str, dataset_name: str | None, config_path: str | None, data_dir: str | None,
              model_name: str | None, no_cache: bool, stack: str, retrain_config: str | None,
-             list_deployments: bool, stop_deployments: bool, debug: bool, started: float) -> None:
+             list_deployments: bool, stop_deployments: bool, debug: bool, started: float,
+             serving_log: str | None = None, since: str | None = None, until: str | None = None,
+             rollback: bool = False) -> None:
     from har.profiles import load_dataset
     from mlops import housekeeping
 
     housekeeping()  # runs whose process died -> failed; empty model versions of failed runs -> removed
     dataset = load_dataset(dataset_name, ROOT)
     model_name = model_name or dataset.model_name
+    if rollback and (pipeline_name != "deploy" or list_deployments or stop_deployments):
+        raise ConfigError("--rollback goes with --pipeline deploy (it restores the previous production version "
+                          "and deploys it)")
     if list_deployments or stop_deployments:
         start_stack(stack, debug)
         return manage_deployments(stop_deployments, model_name)
@@ -114,11 +132,19 @@ def dispatch(pipeline_name: str, dataset_name: str | None, config_path: str | No
         return run_train(pipeline, run_config, dataset, data_path, started)
     if pipeline_name == "deploy":
         start_stack(stack, debug)
+        if rollback:
+            roll_back(model_name)
         production = production_version(model_name)
         return run_deploy(pipeline, run_config, production, dataset, started)
+    if serving_log is not None or since is not None or until is not None:
+        start_stack(stack, debug)
+        return run_drift_on_serving_log(pipeline_name, pipeline, run_config, production_version(model_name),
+                                        serving_log, since, until, data_dir, started)
     data_path = new_data(pipeline_name, data_dir)
     start_stack(stack, debug)
     production = production_version(model_name)
+    if pipeline_name == "retrain":
+        return run_retrain(pipeline, run_config, dataset, production, data_path, started)
     run_on_new_data(pipeline_name, pipeline, run_config, dataset, production, data_path, started, retrain_config)
 
 
@@ -286,37 +312,84 @@ def run_on_new_data(pipeline_name: str, pipeline: Any, run_config: Dict[str, Any
     action = run.steps["act_on_drift"].outputs["drift_action"][0].load()
     click.echo(f"Drift check done: action '{action}'.")
     if action == "retrain":
-        retrain(production, dataset, data_path, retrain_config or str(ROOT / DEFAULT_CONFIGS["train"]))
+        click.echo(f"Drift policy 'retrain': retraining on the production version's recordings + {data_path}")
+        retrain_pipeline = import_pipeline("retrain", debug=False)
+        config_file = Path(retrain_config or ROOT / DEFAULT_CONFIGS["retrain"])
+        if not config_file.is_file():
+            raise ConfigError(f"--retrain-config {config_file}: no such file")
+        config = compose(config_file, retrain_pipeline, dataset, model_name, no_cache=False)
+        run_retrain(retrain_pipeline, config, dataset, production, data_path, time.perf_counter())
 
 
-def retrain(production: Any, dataset: Any, new_data_dir: Path, train_config: str) -> None:
-    """Train on the production model's recordings plus the new (labelled) ones; promotion decides."""
-    # Follow lineage: the run that produced the version's training windows, and what its ingest read.
+def run_drift_on_serving_log(pipeline_name: str, pipeline: Any, run_config: Dict[str, Any], production: Any,
+                             serving_log: str | None, since: str | None, until: str | None, data_dir: str | None,
+                             started: float) -> None:
+    """Drift and the label-free monitors on what the deployed service logged in [since, until)."""
+    from har.serving_log import default_log_dir, parse_moment
+
+    if pipeline_name != "drift" or serving_log is None or data_dir is not None:
+        raise ConfigError("--serving-log [DIR] (with optional --since/--until) goes with --pipeline drift and "
+                          "without --data-dir")
+    try:
+        since_at, until_at = (parse_moment(value) if value else None for value in (since, until))
+    except ValueError as error:
+        raise ConfigError(f"--since/--until: {error}") from None
+    log_dir = default_log_dir(production.model.name) if serving_log == SERVING_LOG_DEFAULT else Path(serving_log)
+    click.echo(f"drift: serving log {log_dir} ({since_at.isoformat() if since_at else 'start'} .. "
+               f"{until_at.isoformat() if until_at else 'now'}) with {production.model.name} version "
+               f"{production.number}")
+    run = launch(pipeline, run_config, read_only=[log_dir] if log_dir.is_dir() else [],
+                 serving_log_dir=str(log_dir.resolve()), since=since_at.isoformat() if since_at else None,
+                 until=until_at.isoformat() if until_at else None)
+    report(run, started)
+    action = run.steps["act_on_drift"].outputs["drift_action"][0].load()
+    click.echo(f"Drift check done: action '{action}'.")
+    if action == "retrain":
+        click.echo("Drift policy 'retrain' needs labelled recordings; the serving log has no labels. Label new "
+                   f"recordings and run {command('retrain')} --data-dir DIR.")
+
+
+def run_retrain(pipeline: Any, run_config: Dict[str, Any], dataset: Any, production: Any, data_path: Path,
+                started: float) -> None:
+    """The retraining pipeline on new labelled recordings; it decides itself whether to go on, promote, redeploy."""
     from zenml.client import Client
 
-    training_run = Client().get_pipeline_run(production.get_artifact("train_windows").producer_pipeline_run_id)
-    training_dir = training_run.steps["ingest_recordings"].outputs["sensor_data"][0].run_metadata.get("data_dir")
-    if not training_dir or not Path(training_dir).is_dir():
-        raise BadInput(f"cannot retrain: the production model's training data {training_dir} is gone")
-    retrain_root = Path(os.environ.get("HAR_RETRAIN_DIR", ROOT / "data" / "retrain"))
-    merged = retrain_root / f"v{production.number}-{new_data_dir.name}"
-    if merged.exists():
-        shutil.rmtree(merged)
-    merged.mkdir(parents=True)
-    labels_file = dataset.schema.labels.file
-    for source in (Path(training_dir), new_data_dir):
-        for recording in sorted(p for p in source.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            if not (recording / labels_file).exists():
-                raise BadInput(f"cannot retrain on unlabelled recording {recording} (no {labels_file})")
-            link = merged / f"{source.name}__{recording.name}"
-            if not link.exists():
-                link.symlink_to(recording, target_is_directory=True)
-    click.echo(f"Drift policy 'retrain': training on {merged} (production data {training_dir} + new data "
-               f"{new_data_dir})")
-    pipeline = import_pipeline("train", debug=False)
-    run_config = compose(Path(train_config), pipeline, dataset, production.model.name, no_cache=False)
-    run_train(pipeline, run_config, dataset, merged, time.perf_counter(),
-              extra_read_only=[Path(training_dir), new_data_dir])
+    from har.datasets import fingerprint_directory
+
+    model_name = production.model.name
+    click.echo(f"Retraining '{model_name}': production version {production.number}'s recordings + {data_path}")
+    run = launch(pipeline, run_config, read_only=[data_path], docker_socket=True, model_name=model_name,
+                 data_dir=str(data_path),
+                 data_fingerprint=fingerprint_directory(data_path),
+                 data_config=serving_contract(production).data_config(), data_schema=dataset.schema)
+    report(run, started)
+    run = Client().get_pipeline_run(run.id)
+    decision = run.steps["decide_retraining"]
+    if not decision.outputs["retrain"][0].load():
+        reason = decision.run_metadata.get("reason", "")
+        if run.model_version is not None:  # the version this run created holds no model: not a version
+            Client().delete_model_version(run.model_version.id)
+        click.echo(f"Retraining not needed: {reason}. Production stays version {production.number}.")
+        return
+    promotion = run.steps["promote_model"].outputs["promotion_decision"][0].load()
+    if not promotion["promoted"]:
+        click.echo(f"Retrained version {promotion['candidate_version']} was not promoted: {promotion['reason']}. "
+                   f"Production stays version {production.number}.")
+        return
+    deployed = "deploy_model" in run.steps
+    click.echo(f"Version {promotion['candidate_version']} is now production ({promotion['reason']})"
+               + ("; deployed behind the same URL." if deployed else
+                  f". Next: {command('deploy')}{dataset_flag(dataset)}"))
+
+
+def roll_back(model_name: str) -> None:
+    """Production back to the version before it (mlops/rollout.py); the deploy that follows serves it."""
+    from mlops.rollout import RollbackError, rollback
+
+    try:
+        click.echo(rollback(model_name).message)
+    except RollbackError as error:
+        raise ModelNotFound(str(error)) from None
 
 
 def manage_deployments(stop: bool, model_name: str) -> None:
@@ -335,7 +408,7 @@ def manage_deployments(stop: bool, model_name: str) -> None:
         click.echo(f"No deployments of {model_name}")
     for row in rows:
         click.echo(f"{row['uuid']}  version {row['model_version']}  {row['state']}  {row['url']}  "
-                   f"port {row['port']}  bento {row['bento']}  pids {' '.join(map(str, row['pids'])) or '-'}")
+                   f"server port {row['port']}  bento {row['bento']}  pids {' '.join(map(str, row['pids'])) or '-'}")
     if any(row["state"] != "running" for row in rows):
         click.echo(f"Not serving: its processes died (killed, reboot) or it was stopped. Restore the production "
                    f"version: {command('deploy')} --model {model_name} (replaces the dead deployment, ends "

@@ -1,8 +1,11 @@
-"""Synthetic sensor shifts applied to an ingested table (for drift tests and benchmarks)."""
+"""Synthetic sensor shifts applied to an ingested table or to recording folders (drift tests, benchmarks, the
+loop demo)."""
 
 from __future__ import annotations
 
-from typing import Callable, Dict
+import shutil
+from pathlib import Path
+from typing import Any, Callable, Dict, List
 
 import numpy as np
 import pandas as pd
@@ -83,3 +86,24 @@ SHIFTS: Dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
     "noise x3": noise,
     "rate 40 Hz declared as 50 Hz": undeclared_rate,
 }
+
+
+def rotate_recordings(source: Path, target: Path, schema: Any, degrees: float = 30.0) -> List[Path]:
+    """Copies of the recording folders in `source` with both sensors rotated as `rotate` does (a watch worn
+    differently); written to `target` in the same file format (the schema's file and column names). Labels and
+    everything else are copied unchanged. Returns the new recording folders."""
+    angle = np.deg2rad(degrees)
+    rotation = np.array([[np.cos(angle), -np.sin(angle), 0], [np.sin(angle), np.cos(angle), 0], [0, 0, 1]])
+    written = []
+    for folder in sorted(p for p in Path(source).iterdir() if p.is_dir() and not p.name.startswith(".")):
+        copy = Path(target) / folder.name
+        shutil.copytree(folder, copy, dirs_exist_ok=True)
+        for spec in schema.streams.values():
+            path = copy / spec.file
+            if path.is_file():
+                frame = pd.read_csv(path, dtype={spec.columns[0]: str})
+                axes = list(spec.columns[1:4])
+                frame[axes] = frame[axes].to_numpy(dtype=np.float64) @ rotation.T
+                frame.to_csv(path, index=False)
+        written.append(copy)
+    return written

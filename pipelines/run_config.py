@@ -15,19 +15,28 @@ from pydantic import BaseModel, TypeAdapter
 
 from har.config import DataConfig
 from har.outcomes import ConfigError
-from har.profiles import Dataset, read_yaml
+from har.profiles import Dataset, deep_merge, read_yaml
 
 RUN_CONFIG_KEYS = {"enable_cache", "model", "parameters", "steps", "settings", "run_name", "tags", "extra"}
 STEP_CONFIG_KEYS = {"parameters", "experiment_tracker", "enable_cache", "settings", "step_operator", "extra"}
 PIPELINE_PARAMETERS = {"training_pipeline": {"data_config": DataConfig}, "deployment_pipeline": {},
-                       "inference_pipeline": {}, "drift_pipeline": {}}
+                       "inference_pipeline": {}, "drift_pipeline": {}, "retraining_pipeline": {"redeploy": bool}}
 
 __all__ = ["ConfigError", "compose_run_config", "validate_run_config"]
 
 
 def validate_run_config(path: str | Path, pipeline: Any) -> Dict[str, Any]:
-    """Check a run config against the pipeline's steps and their signatures; return it parsed."""
+    """Check a run config against the pipeline's steps and their signatures; return it parsed.
+
+    A config may extend another one (`extends: train.yaml`, relative to its own folder): the retraining config
+    runs the training steps with the training config's parameters, plus its own; its keys win.
+    """
     config = read_yaml(Path(path))
+    if "extends" in config:
+        base = Path(path).parent / str(config.pop("extends"))
+        if not base.is_file():
+            raise ConfigError(f"{path}: extends {base}, which does not exist")
+        config = deep_merge(read_yaml(base), config)
     unknown = set(config) - RUN_CONFIG_KEYS
     if unknown:
         raise ConfigError(f"{path}: unknown top-level key(s) {sorted(unknown)}; allowed: {sorted(RUN_CONFIG_KEYS)}")

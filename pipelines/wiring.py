@@ -1,6 +1,6 @@
 """Shared wiring: the pieces several pipelines are made of (call them inside a pipeline)."""
 
-from typing import Any
+from typing import Any, Dict
 
 from har.config import DataConfig, Schema
 from steps import (
@@ -34,10 +34,11 @@ def window_new_data(data_dir: str, data_fingerprint: str, data_config: DataConfi
     return window_recordings(sensor_data, report, data_config, data_schema, keep_unlabelled=True)
 
 
-def train_and_promote(sensor_data: Any, ingest_report: Any, data_config: DataConfig, data_schema: Schema) -> Any:
+def train_and_promote(sensor_data: Any, ingest_report: Any, data_config: DataConfig, data_schema: Schema) -> Dict:
     """Ingested recordings -> validated windows -> trained, evaluated, exported, promoted model version.
 
-    Returns promote_model's outputs (the decision first).
+    Returns the outputs a deployment needs (`trained_model`, `serving_config`, `onnx_model`) and the
+    `promotion_decision`.
     """
     quality_report = validate_sensor_data(sensor_data, ingest_report, data_config, data_schema)
     windows = window_recordings(sensor_data, quality_report, data_config, data_schema)
@@ -47,5 +48,7 @@ def train_and_promote(sensor_data: Any, ingest_report: Any, data_config: DataCon
     report = evaluate_model(model, test, normalizer)
     check_quality_gate(report)
     _, _, onnx_model, _ = export_model(model, normalizer, train, test, data_config, data_schema)
-    build_serving_config(test, normalizer, data_config, data_schema, onnx_model)
-    return promote_model(test, report, data_config)  # after the gate and the exports' parity: they raise to stop
+    serving_config = build_serving_config(test, normalizer, data_config, data_schema, onnx_model)
+    decision, _ = promote_model(test, report, data_config)  # after the gate and the exports' parity: they raise
+    return {"trained_model": model, "serving_config": serving_config, "onnx_model": onnx_model,
+            "promotion_decision": decision}

@@ -17,7 +17,11 @@ from steps.inference.predict_windows import predict_windows
 from steps.monitoring.act_on_drift import act_on_drift
 from steps.monitoring.build_drift_frames import build_drift_frames
 from steps.monitoring.detect_drift import detect_drift
+from steps.monitoring.load_serving_log import load_serving_log
+from steps.monitoring.monitor_predictions import monitor_predictions
 from steps.promotion.promote_model import promote_model
+from steps.retraining.decide_retraining import decide_retraining
+from steps.retraining.merge_recordings import merge_recordings
 from steps.training.train_model import train_model
 
 __all__ = [
@@ -25,6 +29,7 @@ __all__ = [
     "build_drift_frames",
     "build_serving_config",
     "check_quality_gate",
+    "decide_retraining",
     "deploy_model",
     "detect_drift",
     "export_model",
@@ -32,6 +37,9 @@ __all__ = [
     "evaluate_model",
     "fit_normalizer",
     "ingest_recordings",
+    "load_serving_log",
+    "merge_recordings",
+    "monitor_predictions",
     "package_model",
     "predict_windows",
     "promote_model",

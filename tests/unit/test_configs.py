@@ -10,13 +10,20 @@ from har.config import channel_names, load_schema
 from har.outcomes import ConfigError
 from har.profiles import load_dataset
 from har.synthetic import generate_dataset
-from pipelines import deployment_pipeline, drift_pipeline, inference_pipeline, training_pipeline
+from pipelines import (
+    deployment_pipeline,
+    drift_pipeline,
+    inference_pipeline,
+    retraining_pipeline,
+    training_pipeline,
+)
 from pipelines.run_config import compose_run_config, validate_run_config
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / "configs"
 PIPELINE_CONFIGS = {"train.yaml": training_pipeline, "deploy.yaml": deployment_pipeline,
-                    "inference.yaml": inference_pipeline, "drift.yaml": drift_pipeline}
+                    "inference.yaml": inference_pipeline, "drift.yaml": drift_pipeline,
+                    "retrain.yaml": retraining_pipeline}
 OTHER_CONFIGS = {"schema.yaml"}
 PROFILES = sorted(p.stem for p in (CONFIGS / "datasets").glob("*.yaml"))
 
@@ -39,15 +46,16 @@ def test_pipeline_configs_are_valid(name):
 def test_every_profile_composes_with_every_run_config(profile, name):
     dataset = load_dataset(profile, ROOT)
     pipeline = PIPELINE_CONFIGS[name]
-    composed = compose_run_config(validate_run_config(CONFIGS / name, pipeline), CONFIGS / name, pipeline, dataset)
+    composed = compose_run_config(validate_run_config(CONFIGS / name, pipeline), CONFIGS / name,
+                                  pipeline, dataset)
     assert composed["model"]["name"] == dataset.model_name
     assert channel_names(dataset.data, dataset.schema)
     if pipeline is training_pipeline:
         assert composed["parameters"]["data_config"] == dataset.data.model_dump()
         generator = dataset.profile.synthetic.generator() if dataset.profile.synthetic else {}
         assert set(generator) <= set(inspect.signature(generate_dataset).parameters)
-    assert compose_run_config(validate_run_config(CONFIGS / name, pipeline), CONFIGS / name, pipeline, dataset,
-                              model_name="other")["model"]["name"] == "other"
+    assert compose_run_config(validate_run_config(CONFIGS / name, pipeline), CONFIGS / name,
+                              pipeline, dataset, model_name="other")["model"]["name"] == "other"
 
 
 def test_profiles_name_distinct_models():
@@ -135,3 +143,17 @@ def test_typos_are_rejected(tmp_path, mutate, message):
     path.write_text(yaml.safe_dump(config))
     with pytest.raises(ConfigError, match=message):
         validate_run_config(path, training_pipeline)
+
+
+def test_retraining_config_extends_the_training_config_and_its_keys_win():
+    config = validate_run_config(CONFIGS / "retrain.yaml", retraining_pipeline)
+    train = yaml.safe_load((CONFIGS / "train.yaml").read_text())
+    assert config["steps"]["train_model"] == train["steps"]["train_model"]  # the same training
+    assert config["parameters"]["redeploy"] is True
+    assert "decide_retraining" in config["steps"] and "deploy_model" in config["steps"]
+
+
+def test_a_config_extending_a_missing_file_names_it(tmp_path):
+    (tmp_path / "retrain.yaml").write_text("extends: nowhere.yaml\n")
+    with pytest.raises(ConfigError, match="nowhere.yaml"):
+        validate_run_config(tmp_path / "retrain.yaml", retraining_pipeline)
