@@ -57,6 +57,13 @@ class SyntheticData(_Strict):
     recordings_per_subject: int = Field(1, ge=1)
     seconds_per_activity: float = Field(40.0, gt=0)
     transition_seconds: float = Field(1.5, ge=0)
+    # How subjects differ (har.synthetic.generate_dataset documents each); 0 = the base model, byte for byte.
+    placement_mix: float = Field(0.0, ge=0, le=1)
+    orientation_deg: float = Field(0.0, ge=0, le=180)
+    other_wrist_fraction: float = Field(0.0, ge=0, le=1)
+    cadence_spread: float = Field(0.0, ge=0, le=0.5)
+    intensity_spread: float = Field(0.0, ge=0, le=0.5)
+    within_subject_noise: float = Field(0.0, ge=0, le=3)
 
     def generator(self) -> Dict[str, Any]:
         return self.model_dump(exclude={"output_dir"})

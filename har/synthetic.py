@@ -44,7 +44,7 @@ import json
 import math
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
@@ -308,6 +308,122 @@ def _subject(seed: int, number: int) -> _Subject:
         fidget_g=float(u(0.003, 0.01)),
         summary={key: round(float(value), 4) for key, value in summary.items()},
     )
+
+
+@dataclass(frozen=True)
+class SubjectVariation:
+    """How much people differ beyond the base model (see `generate_dataset`); all zeros = the base model.
+
+    Every subject draws its variation from its own random stream, always all draws in the same order, so
+    turning one knob never reshuffles another's draws and a subject stays the same person across runs.
+    """
+
+    placement_mix: float = 0.0
+    orientation_deg: float = 0.0
+    other_wrist_fraction: float = 0.0
+    cadence_spread: float = 0.0
+    intensity_spread: float = 0.0
+    within_subject_noise: float = 0.0
+
+    @property
+    def active(self) -> bool:
+        return any(value != 0.0 for value in asdict(self).values())
+
+    def check(self) -> None:
+        for name, value in asdict(self).items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        for name in ("placement_mix", "other_wrist_fraction"):
+            if getattr(self, name) > 1.0:
+                raise ValueError(f"{name} is a share of subjects in [0, 1], got {getattr(self, name)}")
+        if self.orientation_deg > 180.0:
+            raise ValueError(f"orientation_deg must lie in [0, 180], got {self.orientation_deg}")
+        for name in ("cadence_spread", "intensity_spread"):
+            if getattr(self, name) > 0.5:
+                raise ValueError(f"{name} is a relative (log-normal) spread in [0, 0.5], got {getattr(self, name)}")
+        if self.within_subject_noise > 3.0:
+            raise ValueError(f"within_subject_noise must lie in [0, 3], got {self.within_subject_noise}")
+
+
+def _vary_subject(subject: _Subject, seed: int, number: int, variation: SubjectVariation) -> _Subject:
+    """`subject` as worn and moved by a particular person: placement, orientation, cadence, intensity, noise."""
+    rng = np.random.default_rng([seed, 4, number])
+    pocket_draw, pocket_acc_gain, pocket_tilt = rng.uniform(), rng.uniform(1.2, 1.6), rng.uniform(0.1, 0.35)
+    pocket_swing_gain, pocket_sit_pitch = rng.uniform(1.8, 2.6), rng.uniform(75.0, 95.0)
+    axis, angle_share, other_wrist_draw = rng.normal(size=3), rng.uniform(), rng.uniform()
+    cadence_z, intensity_z = np.clip(rng.normal(size=2), -2.5, 2.5)
+    activity_z = np.clip(rng.normal(size=len(GAIT_ACTIVITIES)), -2.5, 2.5)
+
+    pocket = pocket_draw < variation.placement_mix
+    other_wrist = other_wrist_draw < variation.other_wrist_fraction
+    angle = variation.orientation_deg * angle_share
+    cadence = math.exp(variation.cadence_spread * cadence_z)
+    intensity = math.exp(variation.intensity_spread * intensity_z)
+    # Harmonic emphasis of a thigh-worn device: sharper heel strikes (relative to the step frequency, k = 2).
+    harmonic_gain = pocket_acc_gain * (_HARMONICS / 2.0) ** pocket_tilt
+    within = 1.0 + variation.within_subject_noise
+
+    activities: Dict[str, _Activity] = {}
+    for name, act in subject.activities.items():
+        coef, pitch = act.coef.copy(), act.pitch
+        if name in GAIT_ACTIVITIES:
+            coef *= intensity * math.exp(0.5 * variation.intensity_spread * activity_z[GAIT_ACTIVITIES.index(name)])
+            if pocket:  # the thigh swings about the lateral axis: strong pitch swing, little roll/yaw
+                coef[:3] *= harmonic_gain
+                coef[5] *= pocket_swing_gain
+                coef[3:5] *= 0.5
+                coef[5, 0] *= min(1.0, 0.8 / max(abs(coef[5, 0]), 1e-9))  # thigh swing stays below ~45 deg
+        elif name == "sitting" and pocket:
+            pitch = pocket_sit_pitch * _DEG  # thigh horizontal
+        activities[name] = replace(
+            act,
+            stride_hz=act.stride_hz * cadence,
+            coef=coef,
+            pitch=pitch,
+            cadence_cv=act.cadence_cv * within,
+            amp_cv=act.amp_cv * within,
+        )
+    rotation = _rotation(axis, angle * _DEG)
+    if other_wrist:  # the watch on the other arm: turned 180 degrees about the forward axis
+        rotation = rotation @ _rotation(np.array([0.0, 1.0, 0.0]), math.pi)
+    summary = dict(subject.summary)
+    for name in GAIT_ACTIVITIES:
+        summary[f"{name}_cadence_hz"] = round(2.0 * activities[name].stride_hz, 4)
+    if pocket:
+        summary["sitting_pitch_deg"] = round(float(pocket_sit_pitch), 4)
+    summary.update(
+        placement_pocket=float(pocket),
+        other_wrist=float(other_wrist),
+        orientation_deg=round(float(angle), 4),
+        cadence_factor=round(cadence, 4),
+        intensity_factor=round(intensity, 4),
+    )
+    return replace(
+        subject,
+        activities=activities,
+        mount=subject.mount @ rotation,
+        acc_noise=subject.acc_noise * within,
+        gyro_noise=subject.gyro_noise * within,
+        drift_deg=subject.drift_deg * within,
+        sway_deg=subject.sway_deg * within,
+        summary=summary,
+    )
+
+
+def _vary_recording(
+    subject: _Subject, seed: int, number: int, rec: int, variation: SubjectVariation
+) -> Tuple[Dict[str, _Activity], np.ndarray]:
+    """Within-subject variation of one recording: each bout's own effort, and how the device was put on."""
+    rng = np.random.default_rng([seed, 5, number, rec])
+    w = variation.within_subject_noise
+    effort = np.exp(np.clip(rng.normal(size=len(subject.activities)), -2.5, 2.5) * 0.12 * w)
+    pace = np.exp(np.clip(rng.normal(size=len(subject.activities)), -2.5, 2.5) * 0.03 * w)
+    rewear = _rotation(rng.normal(size=3), rng.normal(0.0, 4.0 * w) * _DEG)
+    activities = {
+        name: replace(act, coef=act.coef * effort[i], stride_hz=act.stride_hz * pace[i])
+        for i, (name, act) in enumerate(subject.activities.items())
+    }
+    return activities, rewear
 
 
 # --------------------------------------------------------------------------------------------------
@@ -624,6 +740,12 @@ def generate_dataset(
     timestamp_format: str = "epoch_ms",
     first_subject: int = 1,
     start_epoch_s: float = 1_700_000_000.0,
+    placement_mix: float = 0.0,
+    orientation_deg: float = 0.0,
+    other_wrist_fraction: float = 0.0,
+    cadence_spread: float = 0.0,
+    intensity_spread: float = 0.0,
+    within_subject_noise: float = 0.0,
 ) -> list[str]:
     """Write a synthetic HAR dataset to `out_dir`; returns the recording ids written, sorted.
 
@@ -631,7 +753,46 @@ def generate_dataset(
     ``first_subject .. first_subject + n_subjects - 1``; a subject's parameters depend only on
     `seed` and its number. `gyro_rate_hz=None` samples the gyroscope at `sampling_rate_hz` (still
     independently of the accelerometer). Existing recordings with the same ids are replaced.
+
+    The base model already varies mount, posture, cadence and gait shape a little per subject. The
+    keyword arguments below add the larger differences between real people; all default to 0, which
+    gives exactly the base model's files (byte for byte). ``configs/datasets/default.yaml`` turns them on.
+
+    Parameters
+    ----------
+    placement_mix
+        Share of subjects (0-1) who carry the device pocket-like on the thigh instead of the wrist: gait
+        acceleration x1.2-1.6 with sharper heel strikes (more energy in higher harmonics), a strong leg
+        swing about the lateral axis (gyroscope x1.8-2.6, less roll/yaw) and a horizontal device when
+        sitting (75-95 degrees).
+    orientation_deg
+        Largest extra rotation (0-180 degrees, about a random axis; the angle is uniform up to it) of the
+        device, both sensors together, per subject: a watch turned on its band, a phone upside down.
+        Rotations keep |a| = 1 g at rest.
+    other_wrist_fraction
+        Share of subjects (0-1) wearing the watch on the other arm: turned 180 degrees about the forward
+        axis, so the up and lateral sensor axes change sign.
+    cadence_spread
+        Relative (log-normal) spread of each subject's step rate over the base spread (walking 1.6-2.1
+        Hz), shared by all gait activities: 0.1 moves a subject's cadences by ~10 %.
+    intensity_spread
+        Relative (log-normal) spread of each subject's movement amplitude (acceleration and swing), shared
+        by all gait activities, plus half of it per activity: vigorous and gentle movers.
+    within_subject_noise
+        Extra variation within a subject, relative (0 = none, 1 = double): cycle-to-cycle cadence and
+        amplitude variation, sensor noise, postural drift and sway scale by ``1 + within_subject_noise``;
+        each activity bout gets its own effort (amplitude, 12 % per unit) and pace (3 % per unit), and
+        each recording its own re-wear rotation (4 degrees std per unit).
     """
+    variation = SubjectVariation(
+        placement_mix=placement_mix,
+        orientation_deg=orientation_deg,
+        other_wrist_fraction=other_wrist_fraction,
+        cadence_spread=cadence_spread,
+        intensity_spread=intensity_spread,
+        within_subject_noise=within_subject_noise,
+    )
+    variation.check()
     names = _validate(
         activities,
         n_subjects,
@@ -655,11 +816,18 @@ def generate_dataset(
     written: List[str] = []
     for number in range(first_subject, first_subject + n_subjects):
         subject = _subject(seed, number)
+        if variation.active:
+            subject = _vary_subject(subject, seed, number, variation)
         for rec in range(1, recordings_per_subject + 1):
             rid = f"{subject.subject_id}_r{rec}"
             rng = np.random.default_rng([seed, 3, number, rec])
             order = [names[i] for i in rng.permutation(len(names))]
-            segments = [subject.activities[name] for name in order]
+            activities, rewear = (
+                _vary_recording(subject, seed, number, rec, variation)
+                if variation.active
+                else (subject.activities, None)
+            )
+            segments = [activities[name] for name in order]
             lengths = seconds_per_activity * rng.uniform(0.8, 1.2, len(order))
             lead_in, lead_out = rng.uniform(0.5, 2.0, 2)
             starts = lead_in + np.concatenate([[0.0], np.cumsum(lengths[:-1] + transition_seconds)])
@@ -669,6 +837,8 @@ def generate_dataset(
             epoch_us0 = int(round((start_epoch_s + offset_s) * 1e6))
             # re-wearing the device between recordings: a small change of the mount
             mount = subject.mount @ _rotation(rng.normal(size=3), rng.normal(0.0, 2.0) * _DEG)
+            if rewear is not None:
+                mount = mount @ rewear
 
             latent = _latent(rng, subject, segments, starts, ends, duration)
             streams = {}
@@ -703,6 +873,7 @@ def generate_dataset(
                     "transition_seconds": float(transition_seconds),
                     "timestamp_format": timestamp_format,
                     "subject_params": subject.summary,
+                    **({"variation": asdict(variation)} if variation.active else {}),
                 },
             }
             _write_recording(

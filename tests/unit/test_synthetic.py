@@ -249,3 +249,154 @@ def test_not_trivially_separable_across_subjects(tmp_path: Path) -> None:
     seen = np.mean([nearest_centroid(subjects == s, subjects == s) for s in ids])
     assert 1.0 / len(DEFAULT_ACTIVITIES) + 0.2 < unseen < 0.95, unseen
     assert seen > unseen + 0.05, (seen, unseen)
+
+
+# --------------------------------------------------------------------------------------------------
+# Between-subject variation (placement, orientation, cadence, intensity, within-subject noise)
+# --------------------------------------------------------------------------------------------------
+
+REALISTIC = dict(
+    placement_mix=0.3,
+    orientation_deg=30.0,
+    other_wrist_fraction=0.3,
+    cadence_spread=0.1,
+    intensity_spread=0.25,
+    within_subject_noise=1.0,
+)
+
+
+def _digest(root: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def test_default_arguments_produce_the_files_they_always_produced(tmp_path: Path) -> None:
+    """Tests and calibrations elsewhere rely on the default output: the variation knobs must not move it.
+
+    The digests were computed before the variation parameters existed (numpy on this project's pins).
+    """
+    generate_dataset(tmp_path / "small", seed=7, n_subjects=2, seconds_per_activity=8.0)
+    assert _digest(tmp_path / "small") == "3f25fbd67d024b8e86dde744e41a76c468422f4c03d6b763cfd8ac6682575e36"
+    generate_dataset(tmp_path / "watch", seed=11, n_subjects=1, activities=("walking", "sitting"),
+                     sampling_rate_hz=10.0, gyro_rate_hz=12.5, seconds_per_activity=10.0, timestamp_format="iso8601")
+    assert _digest(tmp_path / "watch") == "1ed90f27a3945e7cdd0bbf9a46b2eff59ca8153df895d4f4ce4e028cc90c1e3f"
+    zeros = {name: 0.0 for name in REALISTIC}
+    generate_dataset(tmp_path / "zeros", seed=7, n_subjects=2, seconds_per_activity=8.0, **zeros)
+    assert _digest(tmp_path / "zeros") == _digest(tmp_path / "small")
+
+
+@pytest.fixture(scope="module")
+def varied(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    root = tmp_path_factory.mktemp("varied")
+    return root, generate_dataset(root, seed=42, n_subjects=12, seconds_per_activity=15.0, **REALISTIC)
+
+
+def test_variation_is_deterministic_and_recorded(varied: tuple[Path, list[str]], tmp_path: Path) -> None:
+    root, ids = varied
+    again = generate_dataset(tmp_path, seed=42, n_subjects=2, first_subject=5, seconds_per_activity=15.0, **REALISTIC)
+    for rid in again:  # a subject is the same person whatever else is generated with it
+        assert (tmp_path / rid / "accelerometer.csv").read_bytes() == (root / rid / "accelerometer.csv").read_bytes()
+    metas = [_load(root / rid)["meta"]["generator"] for rid in ids]
+    assert all(meta["variation"] == REALISTIC for meta in metas)
+    params = [meta["subject_params"] for meta in metas]
+    assert {p["placement_pocket"] for p in params} == {0.0, 1.0}  # 30 %: both placements among 12 subjects
+    assert {p["other_wrist"] for p in params} == {0.0, 1.0}
+    assert all(0.0 <= p["orientation_deg"] <= 30.0 for p in params)
+    assert np.std([p["cadence_factor"] for p in params]) > 0.03
+    assert np.std([p["intensity_factor"] for p in params]) > 0.08
+
+
+def test_variation_keeps_physics(varied: tuple[Path, list[str]]) -> None:
+    """Rotations keep |a| = 1 g at rest; cadence stays where the subject's parameters say it is."""
+    root, ids = varied
+    for rid in ids:
+        rec = _load(root / rid)
+        for activity in ("sitting", "standing"):
+            magnitude = np.linalg.norm(_segment(rec, "accelerometer", activity), axis=1)
+            assert magnitude.mean() == pytest.approx(1.0, abs=0.07)
+        params = rec["meta"]["generator"]["subject_params"]
+        magnitude = np.linalg.norm(_segment(rec, "accelerometer", "walking"), axis=1)
+        assert _dominant_hz(magnitude, 50.0) == pytest.approx(params["walking_cadence_hz"], rel=0.15)
+
+
+def test_variation_differs_the_way_people_do(varied: tuple[Path, list[str]]) -> None:
+    root, ids = varied
+    recs = [_load(root / rid) for rid in ids]
+    params = [rec["meta"]["generator"]["subject_params"] for rec in recs]
+    # orientation: where gravity lands while standing is spread over the sensor axes, including sign flips
+    gravity = np.array([_segment(rec, "accelerometer", "standing").mean(axis=0) for rec in recs])
+    assert (gravity[:, 0] < 0).any() and (gravity[:, 0] > 0).any()
+    # cadence: walking step rates spread wider than the base model's 1.6-2.1 Hz
+    cadences = [p["walking_cadence_hz"] for p in params]
+    assert max(cadences) - min(cadences) > 0.5
+
+
+def test_pocket_placement_swings_more_and_lies_flat_when_sitting(tmp_path: Path) -> None:
+    """The same people (same draws) with the device on the wrist, then in a trouser pocket."""
+    args = dict(seed=3, n_subjects=3, seconds_per_activity=12.0, activities=("walking", "sitting", "standing"))
+    # a negligible cadence spread sends both through the variation code path: placement is the only difference
+    generate_dataset(tmp_path / "wrist", placement_mix=0.0, cadence_spread=1e-9, **args)
+    generate_dataset(tmp_path / "pocket", placement_mix=1.0, cadence_spread=1e-9, **args)
+    for rid in ("s01_r1", "s02_r1", "s03_r1"):
+        wrist, pocket = _load(tmp_path / "wrist" / rid), _load(tmp_path / "pocket" / rid)
+        assert pocket["meta"]["generator"]["subject_params"]["placement_pocket"] == 1.0
+        rms = [np.sqrt(np.mean(np.sum(_segment(rec, "gyroscope", "walking") ** 2, axis=1))) for rec in (wrist, pocket)]
+        assert rms[1] > 1.4 * rms[0], rms
+        dynamic = [np.linalg.norm(_segment(rec, "accelerometer", "walking"), axis=1).std() for rec in (wrist, pocket)]
+        assert dynamic[1] > 1.1 * dynamic[0], dynamic
+        stand, sit = (_segment(pocket, "accelerometer", a).mean(axis=0) for a in ("standing", "sitting"))
+        angle = np.degrees(np.arccos(stand @ sit / np.linalg.norm(stand) / np.linalg.norm(sit)))
+        assert 65.0 < angle < 105.0, angle  # the thigh is horizontal when seated
+
+
+def test_variation_makes_new_subjects_harder(tmp_path: Path) -> None:
+    """The base data lets a trivial classifier generalise across subjects better than the varied data."""
+
+    def unseen_accuracy(**kwargs: float) -> float:
+        root = tmp_path / str(len(list(tmp_path.iterdir())))
+        ids = generate_dataset(root, seed=42, n_subjects=8, seconds_per_activity=12.0, **kwargs)
+        features, labels, subjects = [], [], []
+        for rid in ids:
+            rec = _load(root / rid)
+            for k, activity in enumerate(DEFAULT_ACTIVITIES):
+                acc = _segment(rec, "accelerometer", activity)
+                for start in range(0, len(acc) - 128 + 1, 64):
+                    window = acc[start : start + 128]
+                    features.append(np.concatenate([window.mean(axis=0), window.std(axis=0)]))
+                    labels.append(k)
+                    subjects.append(rid)
+        features, labels, subjects = np.array(features), np.array(labels), np.array(subjects)
+        scores = []
+        for held_out in ids:
+            train, test = subjects != held_out, subjects == held_out
+            centroids = np.stack([features[train & (labels == k)].mean(axis=0) for k in range(len(DEFAULT_ACTIVITIES))])
+            distances = np.linalg.norm(features[test][:, None, :] - centroids[None], axis=2)
+            scores.append(np.mean(distances.argmin(axis=1) == labels[test]))
+        return float(np.mean(scores))
+
+    base, realistic = unseen_accuracy(), unseen_accuracy(**REALISTIC)
+    assert realistic < base - 0.05, (base, realistic)
+    assert realistic > 1.0 / len(DEFAULT_ACTIVITIES) + 0.1, realistic  # still learnable
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"placement_mix": 1.5},
+        {"other_wrist_fraction": -0.1},
+        {"orientation_deg": 200.0},
+        {"cadence_spread": float("nan")},
+        {"intensity_spread": 0.9},
+        {"within_subject_noise": "high"},
+    ],
+)
+def test_invalid_variation_raises(tmp_path: Path, kwargs: dict) -> None:
+    with pytest.raises(ValueError):
+        generate_dataset(tmp_path, **kwargs)
+    assert not any(tmp_path.iterdir())
