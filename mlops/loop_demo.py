@@ -26,6 +26,7 @@ from typing import Any, Dict, List
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+DEMO_MODEL = "har-loop-demo"
 
 
 @dataclass
@@ -89,17 +90,61 @@ def run(*args: str, expect: tuple = (0,)) -> subprocess.CompletedProcess:
     return result
 
 
+def latest_verdict_figures() -> str:
+    """The latest drift run's verdict in one line: feature drift and each label-free monitor vs. its threshold."""
+    from zenml.client import Client
+
+    import materializers  # noqa: F401  (the verdict's materializer)
+
+    run = Client().list_pipeline_runs(pipeline_name="drift_pipeline", sort_by="desc:created", size=1).items[0]
+    verdict = run.steps["detect_drift"].outputs["drift_verdict"][0].load()
+    monitors = "; ".join(f"{m.name} {m.value:.3f} (reference {m.reference_value:.3f}, alert above "
+                         f"{m.threshold:.3f}{', ALERT' if m.alert else ''})" for m in verdict.monitors)
+    return f"{verdict.summary()} | {monitors}"
+
+
+def fresh_model(model_name: str) -> None:
+    """No earlier demo's state: its deployments stopped, the model (versions, links) removed. The demo has a
+    model of its own, so this never touches the production model users serve."""
+    from zenml.client import Client
+
+    try:
+        Client().get_model(model_name)
+    except KeyError:
+        return
+    run("--stop-deployments", "--model", model_name)
+    Client().delete_model(model_name)
+    print(f"Removed the previous demo's model '{model_name}'", flush=True)
+
+
+def next_subject_number(model_name: str) -> int:
+    """One above the highest subject number (`s<N>`) in the production version's training recordings."""
+    import re
+
+    from zenml.client import Client
+
+    import materializers  # noqa: F401
+    from mlops.lineage import training_inputs
+
+    _, report = training_inputs(Client().get_model_version(model_name, "production"))
+    numbers = [int(m.group(1)) for row in report.load().recordings
+               if (m := re.fullmatch(r"s(\d+)", str(row.get("subject", ""))))]
+    return max(numbers, default=0) + 1
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def main(argv: List[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=DEMO_MODEL, help="the demo's own model, replaced at the start (your "
+                        "production model is not touched)")
     parser.add_argument("--train-config", type=Path, default=ROOT / "configs" / "train.yaml")
     parser.add_argument("--data-dir", type=Path, default=None, help="training recordings (default: built-in data)")
     parser.add_argument("--port", type=int, default=3000, help="the deployment's public port")
     parser.add_argument("--new-subjects", type=int, default=4, help="new people whose traffic is sent")
-    parser.add_argument("--rotation", type=float, default=60.0, help="degrees the shifted watch is rotated")
+    parser.add_argument("--rotation", type=float, default=30.0, help="degrees the shifted watch is rotated")
     parser.add_argument("--min-improvement", type=float, default=None,
                         help="override the retraining's promotion margin (tests on tiny data)")
     parser.add_argument("--work-dir", type=Path, default=None)
@@ -132,19 +177,20 @@ def main(argv: List[str] | None = None) -> int:
     drift["steps"]["act_on_drift"]["parameters"]["on_drift"] = "alert"
     (work / "drift.yaml").write_text(yaml.safe_dump(drift))
 
-    # New people: recorded as the training people were, and the same recordings with the watch rotated.
-    synthetic = dataset.profile.synthetic
-    first = (synthetic.n_subjects if synthetic else 50) + 1
-    generate_dataset(work / "new", seed=1234, n_subjects=args.new_subjects, first_subject=first,
-                     seconds_per_activity=20.0, sampling_rate_hz=dataset.data.sampling_rate_hz,
-                     activities=dataset.data.activities)
+    model = ["--model", args.model]
+    fresh_model(args.model)
+    train = ["--pipeline", "train", "--config", str(args.train_config), *model]
+    run(*train, *(["--data-dir", str(args.data_dir)] if args.data_dir else []))
+    run("--pipeline", "deploy", "--config", str(work / "deploy.yaml"), *model)
+
+    # New people (numbered after everyone production was trained on, so a second demo in the same store adds
+    # new recordings): recorded as the training people were, and the same recordings with the watch rotated.
+    generate_dataset(work / "new", seed=1234, n_subjects=args.new_subjects,
+                     first_subject=next_subject_number(args.model), seconds_per_activity=20.0,
+                     sampling_rate_hz=dataset.data.sampling_rate_hz, activities=dataset.data.activities)
     rotate_recordings(work / "new", work / "shifted", dataset.schema, degrees=args.rotation)
     unshifted_bodies = [stream_body(p, dataset) for p in sorted((work / "new").iterdir()) if p.is_dir()]
     shifted_bodies = [stream_body(p, dataset) for p in sorted((work / "shifted").iterdir()) if p.is_dir()]
-
-    train = ["--pipeline", "train", "--config", str(args.train_config)]
-    run(*train, *(["--data-dir", str(args.data_dir)] if args.data_dir else []))
-    run("--pipeline", "deploy", "--config", str(work / "deploy.yaml"))
     before = served_version(url)
     print(f"\nServed model_version before: {before}", flush=True)
 
@@ -157,18 +203,19 @@ def main(argv: List[str] | None = None) -> int:
         until = now()
         if traffic.failed:
             raise SystemExit(f"loop demo: {len(traffic.failed)} {name} request(s) failed: {traffic.failed[:3]}")
-        result = run("--pipeline", "drift", "--config", str(work / "drift.yaml"), "--serving-log", "--since", since,
-                     "--until", until, expect=(0, 5))
+        result = run("--pipeline", "drift", "--config", str(work / "drift.yaml"), *model, "--serving-log",
+                     "--since", since, "--until", until, expect=(0, 5))
         phases[name] = result.returncode
         print(f"{name} traffic: {traffic.sent} streams -> drift exit code {result.returncode} "
-              f"({'flagged' if result.returncode == 5 else 'no drift'})", flush=True)
+              f"({'flagged' if result.returncode == 5 else 'no drift'}): {latest_verdict_figures()}", flush=True)
     if phases["shifted"] != 5:
         raise SystemExit("loop demo: monitoring did not flag the shifted traffic")
 
     client = Traffic(url, unshifted_bodies[:1])  # keeps requesting during retraining and the swap
     client.start()
     try:
-        run("--pipeline", "retrain", "--config", str(work / "retrain.yaml"), "--data-dir", str(work / "shifted"))
+        run("--pipeline", "retrain", "--config", str(work / "retrain.yaml"), *model,
+            "--data-dir", str(work / "shifted"))
     finally:
         client.stop()
     after = served_version(url)

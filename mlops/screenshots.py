@@ -276,6 +276,7 @@ def take_screenshots(out: Path, zenml_url: str, mlflow_url: str) -> list[Path]:
     if training is None:
         raise SystemExit("no completed training_pipeline run in this ZenML store: run `make train` first")
     drift = latest_run("drift_pipeline", "detect_drift")
+    retraining = latest_run("retraining_pipeline", "merge_recordings")
     out.mkdir(parents=True, exist_ok=True)
     shots = []
     with sync_playwright() as playwright:
@@ -341,6 +342,17 @@ def take_screenshots(out: Path, zenml_url: str, mlflow_url: str) -> list[Path]:
                   "this is the downloaded file)")
         else:
             print("No drift_pipeline run with a completed detect_drift step: the drift screenshots are skipped")
+
+        if retraining is not None:  # lineage: the production version's recordings + the new ones -> a new version
+            print(f"ZenML run {retraining.name}")
+            dashboard.open_run(str(retraining.id))
+            page.set_viewport_size({"width": 1280, "height": 1000})
+            dashboard.collapse_insights()
+            dashboard.step_node("merge_recordings").wait_for()
+            shots.append(shoot(page, out / "zenml_retraining_run_dag.png"))
+            page.set_viewport_size(VIEWPORT)
+        else:
+            print("No retraining_pipeline run that merged recordings: the retraining screenshot is skipped")
 
         mlflow = MLflowUI(page, mlflow_url)
         experiment_id, run_id = mlflow.find_run("training_pipeline", training.name)

@@ -1,26 +1,13 @@
 """Retraining pipeline: the production version's recordings + new labelled ones -> a new version -> (re)deploy."""
 
-from typing import Any, Tuple
-
 from zenml import pipeline
 from zenml.client import Client
 from zenml.enums import ModelStages
 
 from har.config import DataConfig, Schema
+from mlops.lineage import training_inputs
 from pipelines.wiring import TRAINING_STEPS, train_and_promote
 from steps import decide_retraining, deploy_model, ingest_recordings, merge_recordings, package_model
-
-
-def training_inputs(production: Any) -> Tuple[Any, Any]:
-    """The recordings and ingest report the production version was trained on, found through lineage.
-
-    Not `production.get_artifact("sensor_data")`: batch runs (inference, drift on a folder) configured with the
-    production version link their own `sensor_data` to it. The run that produced the version's `train_windows`
-    windowed exactly one `sensor_data` (its ingest, or a retraining's merge) and validated one report.
-    """
-    run = Client().get_pipeline_run(production.get_artifact("train_windows").producer_pipeline_run_id)
-    return (run.steps["window_recordings"].inputs["sensor_data"][0],
-            run.steps["validate_sensor_data"].inputs["ingest_report"][0])
 
 
 @pipeline(

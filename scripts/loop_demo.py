@@ -1,7 +1,7 @@
 """The whole loop on the default data: train, deploy with the serving log on, traffic, monitoring, retraining,
 promotion, redeploy behind the same URL. `make loop-demo`.
 
-    python scripts/loop_demo.py [--port 3000] [--new-subjects 4] [--rotation 60]
+    python scripts/loop_demo.py [--port 3000] [--new-subjects 4] [--rotation 30]
 
 Entry point only: the code is in mlops/loop_demo.py.
 """

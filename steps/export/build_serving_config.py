@@ -11,7 +11,9 @@ from har.serving import KERAS, ONNX, RUNTIMES, ServingConfig
 from har.types import ChannelNormalizer, WindowedDataset
 
 
-@step
+# Never from cache: the contract names the run's model and version, which a cached output of another run
+# (another version, or another model trained on the same data) would get wrong.
+@step(enable_cache=False)
 def build_serving_config(
     test_windows: WindowedDataset,
     normalizer: ChannelNormalizer,

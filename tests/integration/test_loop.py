@@ -18,7 +18,7 @@ from zenml.client import Client
 from tests.integration.conftest import ROOT, run_cli
 
 pytestmark = pytest.mark.integration
-MODEL = "har-activity-classifier"
+MODEL = "har-loop-demo"  # the demo's own model (mlops.loop_demo.DEMO_MODEL)
 
 
 def _free_port() -> int:
@@ -38,7 +38,7 @@ def loop(trained_run, tiny_data, tiny_config, tmp_path_factory):
          "--port", str(port), "--new-subjects", "2", "--min-improvement", "-1", "--work-dir", str(work)],
         cwd=ROOT, capture_output=True, text=True, timeout=1200)
     yield {"result": result, "url": f"http://127.0.0.1:{port}", "port": port}
-    run_cli("--stop-deployments")
+    run_cli("--stop-deployments", "--model", MODEL)
 
 
 def test_loop_closes_with_a_new_served_version_and_no_failed_request(loop):
@@ -68,7 +68,7 @@ def test_rollback_restores_the_previous_version(loop):
     before = loop["result"].stdout.split("Served model_version before: ")[-1].split(",")[0].strip()
     config = loop["result"].stdout  # the demo's work folder holds the deploy config with the port
     work = config.split("(work folder ")[-1].split(")")[0]
-    result = run_cli("--pipeline", "deploy", "--rollback", "--config", f"{work}/deploy.yaml")
+    result = run_cli("--pipeline", "deploy", "--rollback", "--model", MODEL, "--config", f"{work}/deploy.yaml")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     served = httpx.post(loop["url"] + "/model_info", json={}, timeout=30).json()["model_version"]
     assert served == before == str(Client().get_model_version(MODEL, "production").number)

@@ -12,7 +12,7 @@ from tests.integration.conftest import run_cli
 pytestmark = pytest.mark.integration
 MODEL = "har-activity-classifier"
 STEPS = {"ingest_recordings", "validate_sensor_data", "window_recordings", "split_windows", "fit_normalizer",
-         "train_model", "evaluate_model", "check_quality_gate", "promote_model", "export_model"}
+         "train_model", "evaluate_model", "check_quality_gate", "promote_model", "export_model", "build_serving_config"}
 
 
 def _latest_run():
@@ -91,6 +91,9 @@ def test_cached_rerun_reuses_steps_and_compares_with_production(first_run, tiny_
     assert rerun.id != first_run.id and rerun.status == ExecutionStatus.COMPLETED
     assert rerun.steps["train_model"].status == ExecutionStatus.CACHED
     assert rerun.steps["promote_model"].status == ExecutionStatus.COMPLETED  # never cached
+    # the serving contract names this run's version, never a cached one's
+    contract = rerun.steps["build_serving_config"].outputs["serving_config"][0].load()
+    assert contract.model_version == str(rerun.model_version.number) != str(first_run.model_version.number)
     decision = rerun.steps["promote_model"].outputs["promotion_decision"][0].load()
     versions_page = rerun.steps["promote_model"].outputs["model_versions"][0].load()
     assert f"Version {rerun.model_version.number} {'promoted' if decision['promoted'] else 'not promoted'}" \

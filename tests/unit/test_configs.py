@@ -157,3 +157,19 @@ def test_a_config_extending_a_missing_file_names_it(tmp_path):
     (tmp_path / "retrain.yaml").write_text("extends: nowhere.yaml\n")
     with pytest.raises(ConfigError, match="nowhere.yaml"):
         validate_run_config(tmp_path / "retrain.yaml", retraining_pipeline)
+
+
+@pytest.mark.parametrize("name", sorted(PIPELINE_CONFIGS))
+def test_steps_that_must_never_be_cached_are_not_cached_by_the_config(name):
+    """A run config's top-level `enable_cache: true` overrides a step decorator's `enable_cache=False` (ZenML
+    0.98): such a step needs `enable_cache: false` in the config's own section too."""
+    from pipelines.run_config import _pipeline_steps
+
+    config = validate_run_config(CONFIGS / name, PIPELINE_CONFIGS[name])
+    if config.get("enable_cache") is not True:  # the pipelines without it are not cached at all
+        return
+    sections = config.get("steps") or {}
+    for step_name, step in _pipeline_steps(PIPELINE_CONFIGS[name]).items():
+        if step.configuration.enable_cache is False:
+            assert (sections.get(step_name) or {}).get("enable_cache") is False, \
+                f"{name}: add steps.{step_name}.enable_cache: false"

@@ -44,3 +44,10 @@ def test_platform_and_monitoring_folders_say_what_they_hold():
     assert not (ROOT / "monitoring").exists(), "Prometheus/Grafana files live in prometheus_grafana/"
     assert (ROOT / "prometheus_grafana" / "prometheus.yml").is_file()
     assert (ROOT / "mlops" / "bentoml_flavor.py").is_file()
+
+
+def test_the_har_command_knows_every_pipeline_of_run_py():
+    import run
+    from har.cli import PIPELINES
+
+    assert set(PIPELINES) == set(run.DEFAULT_CONFIGS) == set(run.PIPELINES)
