@@ -399,7 +399,8 @@ class HARClassifier:
             serving_log_counter.labels(outcome=outcome)
         self.serving_log = ServingLogWriter(
             SERVING_LOG, self.config.model_name, self.config.model_version, self.config.class_names,
-            self.config.channel_names) if SERVING_LOG.enabled else None
+            self.config.channel_names, report=lambda outcome, n: serving_log_counter.labels(outcome=outcome).inc(n),
+        ) if SERVING_LOG.enabled else None
 
     @bentoml.on_shutdown
     def close_serving_log(self) -> None:
@@ -408,16 +409,10 @@ class HARClassifier:
 
     def _log(self, endpoint: str, windows: np.ndarray, probabilities: np.ndarray, stream_id: str | None = None,
              starts: Any = None) -> None:
-        """Queue the request for the serving log (no I/O here: the writer's thread writes)."""
-        log = self.serving_log
-        if log is None:
-            return
-        dropped, n = log.dropped, len(probabilities)
-        if log.record(endpoint, windows, probabilities, stream_id,
-                      None if starts is None else np.asarray(starts, dtype=np.float64)):
-            serving_log_counter.labels(outcome="logged").inc(n)
-        else:
-            serving_log_counter.labels(outcome="dropped" if log.dropped > dropped else "sampled_out").inc(n)
+        """Queue the request for the serving log (no I/O and no metrics here: the writer's thread does both)."""
+        if self.serving_log is not None:
+            self.serving_log.record(endpoint, windows, probabilities, stream_id,
+                                    None if starts is None else np.asarray(starts, dtype=np.float64))
 
     async def _answer(self, windows: np.ndarray, start_times_ms: Any = None, endpoint: str = "/predict",
                       stream_id: str | None = None) -> List[Dict[str, Any]]:

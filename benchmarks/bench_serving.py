@@ -1,6 +1,7 @@
 """Serving latency and throughput: the deployed service vs. its runtime's in-process limit and a naive server.
 
-    python run.py --pipeline deploy            # the service under test (port 3000)
+    python run.py --pipeline deploy            # the service under test (port 3000, or its server port:
+                                               # python run.py --list-deployments)
     python benchmarks/bench_serving.py [--url http://127.0.0.1:3000] [--seconds 15] [--soak 60] [--quick]
     python benchmarks/bench_serving.py --compare-runtimes [--litert model_float32.tflite]   # in-process only
 
@@ -325,8 +326,10 @@ def serving_log_cost(model_tag: str, window: np.ndarray, args: argparse.Namespac
     from har.serving_log import segment_files
 
     batch = np.repeat(window[None], BATCH, axis=0)
-    loads = {f"{BATCH} windows binary, 8 clients": (binary_body(batch), BATCH),
-             "1 window JSON, 8 clients": (json_body(window[None]), 1)}
+    # The light load first: a log-on server's heavy 64-window run leaves hundreds of MB to be written back,
+    # which would be charged to whatever runs next; each server also starts after `sync` (same reason).
+    loads = {"1 window JSON, 8 clients": (json_body(window[None]), 1),
+             f"{BATCH} windows binary, 8 clients": (binary_body(batch), BATCH)}
     totals: Dict[str, Dict[str, list]] = {name: {"off": [], "on": []} for name in loads}
     with tempfile.TemporaryDirectory(prefix="har-serving-log-bench-") as folder:
         settings = {"enabled": True, "dir": folder, "sample_rate": 1.0, "include_windows": True}
@@ -336,10 +339,11 @@ def serving_log_cost(model_tag: str, window: np.ndarray, args: argparse.Namespac
             port = free_port()
             url = f"http://127.0.0.1:{port}"
             log_path = Path(tempfile.gettempdir()) / f"har-bench-serving-log-{state}.log"
+            os.sync()
             server = start_service(model_tag, port, settings if state == "on" else None, log_path)
             try:
                 wait_ready(url, {"windows": window[None].tolist()}, timeout=180)
-                load(url, loads[next(iter(loads))][0], BATCH, 8, 2)  # warm-up
+                load(url, json_body(window[None]), 1, 8, 2)  # warm-up
                 for name, (body, n_windows) in loads.items():
                     result = load(url, body, n_windows, 8, args.seconds)
                     totals[name][state].append(result["windows_per_s"])

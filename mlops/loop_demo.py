@@ -148,6 +148,8 @@ def main(argv: List[str] | None = None) -> int:
     parser.add_argument("--min-improvement", type=float, default=None,
                         help="override the retraining's promotion margin (tests on tiny data)")
     parser.add_argument("--work-dir", type=Path, default=None)
+    parser.add_argument("--keep-serving", action="store_true", help="leave the demo's deployment running (it holds "
+                        "--port; stop it with run.py --stop-deployments --model MODEL)")
     args = parser.parse_args(argv)
 
     from har.profiles import load_dataset
@@ -223,6 +225,8 @@ def main(argv: List[str] | None = None) -> int:
     print(f"Requests during retraining and the swap: {client.sent} sent, {len(client.failed)} failed"
           + (f" ({client.failed[:3]})" if client.failed else ""))
     print(f"Loop wall time: {time.perf_counter() - started:.0f} s (work folder {work})")
+    if not args.keep_serving:  # the port is the one `make deploy` of your own model uses
+        run("--stop-deployments", *model)
     if after == before:
         raise SystemExit("loop demo: the served version did not change (see the promotion decision above)")
     if client.failed:

@@ -23,6 +23,7 @@ from zenml.integrations.bentoml.services.bentoml_local_deployment import (
 from zenml.logger import get_logger
 from zenml.services.service import BaseDeploymentService
 
+from har.outcomes import StackUnavailable
 from mlops import proxy
 from mlops.deployments import describe_port, find_deployments, free_port, stop_deployment, stop_deployments
 
@@ -52,8 +53,15 @@ def _check_serves(base_url: str, version: str) -> None:
 
 
 def _free_public_port(model_name: str, host: str, port: int) -> None:
-    if not free_port(host, port, timeout=30):
-        raise RuntimeError(f"port {port} on {host} is still in use after stopping the deployments of {model_name}: "
+    if free_port(host, port, timeout=30):
+        return
+    other = [s.model_name for s in proxy.all_statuses()
+             if s.running and s.public_port == port and s.model_name != model_name]
+    if other:  # another model's deployment serves there: an expected outcome, not a crash
+        raise StackUnavailable(f"port {port} on {host} is the public port of the deployment of model '{other[0]}'. "
+                               f"Stop it (python run.py --stop-deployments --model {other[0]}) or deploy this model "
+                               "on another port (steps.deploy_model.parameters.port in a copy of the deploy config)")
+    raise StackUnavailable(f"port {port} on {host} is still in use after stopping the deployments of {model_name}: "
                            f"{describe_port(port)}. A deployment of another model: `python run.py "
                            "--list-deployments --model NAME` and `--stop-deployments --model NAME`; otherwise "
                            "stop that process or deploy on another port (deploy_model.parameters.port)")

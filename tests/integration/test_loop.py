@@ -35,7 +35,8 @@ def loop(trained_run, tiny_data, tiny_config, tmp_path_factory):
     # the default (configs/retrain.yaml) is what make loop-demo uses.
     result = subprocess.run(
         [sys.executable, "scripts/loop_demo.py", "--train-config", str(tiny_config), "--data-dir", str(tiny_data),
-         "--port", str(port), "--new-subjects", "2", "--min-improvement", "-1", "--work-dir", str(work)],
+         "--port", str(port), "--new-subjects", "2", "--min-improvement", "-1", "--work-dir", str(work),
+         "--keep-serving"],
         cwd=ROOT, capture_output=True, text=True, timeout=1200)
     yield {"result": result, "url": f"http://127.0.0.1:{port}", "port": port}
     run_cli("--stop-deployments", "--model", MODEL)

@@ -85,17 +85,23 @@ def test_sampling_logs_a_share_of_requests(tmp_path):
 
 
 def test_full_queue_drops_and_counts_without_blocking(tmp_path):
+    from har.serving_log import _Segment
+
     log = writer(tmp_path, segment_records=10, flush_seconds=3600)
-    with log._lock:
-        log._pending_windows = log.max_pending_windows  # as if the writer thread were stuck on a slow disk
+    with log._lock:  # as if the writer thread were stuck on a slow disk: every write-behind slot taken
+        stuck = [_Segment(10) for _ in range(log.max_full_segments)]
+        log._full.extend(stuck)
+    for _ in range(5):  # the segment being filled still takes 10 windows
+        assert log.record("/predict", windows(2), probabilities(2))
     started = time.perf_counter()
     for _ in range(1000):
         assert not log.record("/predict", windows(2), probabilities(2))
     assert time.perf_counter() - started < 1.0
     assert log.dropped == 2000
     with log._lock:
-        log._pending_windows = 0
+        log._full.clear()
     log.close()
+    assert read_serving_log(tmp_path / "log").n_windows == 10
 
 
 def test_record_is_cheap_on_the_request_path(tmp_path):
@@ -217,3 +223,37 @@ def test_parse_moment_iso_and_relative():
     assert parse_moment("2026-05-01T10:00") == datetime(2026, 5, 1, 10, 0, tzinfo=UTC)  # naive: UTC
     with pytest.raises(ValueError, match="not a time.*30m, 1h"):
         parse_moment("yesterday")
+
+
+def test_counts_are_reported_from_the_writer_thread_not_the_request_path(tmp_path):
+    import threading
+
+    reports, threads = [], set()
+
+    def report(outcome: str, n: int) -> None:
+        reports.append((outcome, n))
+        threads.add(threading.current_thread().name)
+
+    log = ServingLogWriter(ServingLogSettings(enabled=True, dir=str(tmp_path / "log"), sample_rate=0.5),
+                           "har-test", "7", CLASSES, CHANNELS, report=report)
+    for i in range(200):
+        log.record("/predict", windows(2, i), probabilities(2, i))
+    assert reports == []  # nothing reported while recording
+    assert log.flush(10)
+    log.close()
+    totals = {outcome: sum(n for o, n in reports if o == outcome) for outcome in ("logged", "sampled_out")}
+    assert totals["logged"] == log.written and totals["sampled_out"] == log.sampled_out
+    assert totals["logged"] + totals["sampled_out"] == 400
+    assert threads == {"har-serving-log"}
+
+
+def test_a_request_larger_than_a_segment_is_split_across_segments(tmp_path):
+    log = writer(tmp_path, segment_records=10)
+    assert log.record("/predict_stream", windows(25), probabilities(25), "watch-1",
+                      np.arange(25, dtype=np.float64) * 1280.0)
+    assert log.flush(10)
+    log.close()
+    records = read_serving_log(tmp_path / "log")
+    assert records.n_windows == 25 and len(segment_files(tmp_path / "log")) == 3
+    np.testing.assert_array_equal(np.sort(records.window_start_ms), np.arange(25) * 1280.0)
+    assert set(records.stream_id) == {"watch-1"}
