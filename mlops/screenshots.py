@@ -117,17 +117,23 @@ class Dashboard:
             self.page.keyboard.press("Escape")
             self.sheet().wait_for(state="detached")
 
-    def open_step(self, step: str, tab: str = "Overview"):
+    def in_view(self, node):
+        """`node`, fitting the DAG into the view first when it is not rendered (React Flow renders only the
+        nodes in view, and a run with many steps and inputs is larger than the page)."""
         self.close_sheet()
-        self.step_node(step).click()
+        if not node.count():
+            self.fit_view()
+        return node
+
+    def open_step(self, step: str, tab: str = "Overview"):
+        self.in_view(self.step_node(step)).click()
         sheet = self.sheet()
         sheet.get_by_role("tab", name=tab).click()
         return sheet
 
     def open_visualization(self, step: str, output: str, name: str | None = None):
         """Open an artifact's Visualization tab, pass the "Load Preview" gate, pick `name` (e.g. a PNG)."""
-        self.close_sheet()
-        self.artifact_node(step, output).click()
+        self.in_view(self.artifact_node(step, output)).click()
         sheet = self.sheet()
         sheet.get_by_role("tab", name="Visualization").click()
         self._load_preview(sheet)

@@ -184,7 +184,10 @@ def test_dashboard_shows_training_run_dag_logs_and_visualizations(zenml_server, 
     page.wait_for_url(re.compile(rf"/runs/{trained_run.id}"))
     page.locator(".react-flow__node").first.wait_for()
     dashboard.dismiss_notice()
-    # the DAG: every step, and the outputs we look at below
+    # the DAG: every step, and the outputs we look at below. The dashboard renders only the nodes in view
+    # (react-flow), and the DAG of a run with the exports and the serving contract is taller than the page.
+    page.set_viewport_size({"width": 1600, "height": 1400})
+    dashboard.fit_view()
     for step in trained_run.steps:
         expect(dashboard.step_node(step)).to_contain_text(step)
     for step, output in [("split_windows", "train_windows"), ("evaluate_model", "evaluation_report"),
