@@ -112,7 +112,7 @@ def built_anything(log: str) -> str:
 def bench_training(project: Path, datasets: List[str], runs: int) -> None:
     home = Path(tempfile.mkdtemp(prefix="har-bench-docker-"))
     env = {**os.environ, "ZENML_CONFIG_PATH": str(home / "zenml"), "BENTOML_HOME": str(home / "bentoml"),
-           "ZENML_ANALYTICS_OPT_IN": "false", "TF_CPP_MIN_LOG_LEVEL": "2", "HAR_RETRAIN_DIR": str(home / "retrain")}
+           "ZENML_ANALYTICS_OPT_IN": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
     try:
         for name in datasets:
             extra = tiny_setup(home, project) if name == "tiny" else []
