@@ -58,12 +58,22 @@ class SyntheticData(_Strict):
     seconds_per_activity: float = Field(40.0, gt=0)
     transition_seconds: float = Field(1.5, ge=0)
     # How subjects differ (har.synthetic.generate_dataset documents each); 0 = the base model, byte for byte.
-    placement_mix: float = Field(0.0, ge=0, le=1)
-    orientation_deg: float = Field(0.0, ge=0, le=180)
-    other_wrist_fraction: float = Field(0.0, ge=0, le=1)
-    cadence_spread: float = Field(0.0, ge=0, le=0.5)
-    intensity_spread: float = Field(0.0, ge=0, le=0.5)
-    within_subject_noise: float = Field(0.0, ge=0, le=3)
+    # Their ranges are checked once, by har.synthetic.SubjectVariation.
+    placement_mix: float = 0.0
+    orientation_deg: float = 0.0
+    other_wrist_fraction: float = 0.0
+    cadence_spread: float = 0.0
+    intensity_spread: float = 0.0
+    within_subject_noise: float = 0.0
+
+    @model_validator(mode="after")
+    def _check_variation(self) -> SyntheticData:
+        from dataclasses import fields
+
+        from har.synthetic import SubjectVariation
+
+        SubjectVariation(**{f.name: getattr(self, f.name) for f in fields(SubjectVariation)}).check()
+        return self
 
     def generator(self) -> Dict[str, Any]:
         return self.model_dump(exclude={"output_dir"})

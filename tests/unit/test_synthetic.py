@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Sequence, Tuple
 
 import numpy as np
 import pandas as pd
@@ -222,15 +223,11 @@ def test_invalid_arguments_raise(tmp_path: Path, kwargs: dict) -> None:
     assert not any(tmp_path.iterdir())
 
 
-def test_not_trivially_separable_across_subjects(tmp_path: Path) -> None:
-    """Subjects differ in mount, posture, cadence and gait shape, so a trivial classifier (nearest
-    centroid on per-window mean and std of the accelerometer) trained on other subjects is well above
-    chance yet far from perfect on an unseen one, while it is much better on subjects it has seen
-    (the classes are learnable, the difficulty is generalising across people, as on real data)."""
-    ids = generate_dataset(tmp_path, seed=42, n_subjects=8, seconds_per_activity=12.0)
+def _window_features(root: Path, ids: Sequence[str]) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-window mean and std of the accelerometer (128 samples, step 64), with class index and recording."""
     features, labels, subjects = [], [], []
     for rid in ids:
-        rec = _load(tmp_path / rid)
+        rec = _load(root / rid)
         for k, activity in enumerate(DEFAULT_ACTIVITIES):
             acc = _segment(rec, "accelerometer", activity)
             for start in range(0, len(acc) - 128 + 1, 64):
@@ -238,12 +235,26 @@ def test_not_trivially_separable_across_subjects(tmp_path: Path) -> None:
                 features.append(np.concatenate([window.mean(axis=0), window.std(axis=0)]))
                 labels.append(k)
                 subjects.append(rid)
-    features, labels, subjects = np.array(features), np.array(labels), np.array(subjects)
+    return np.array(features), np.array(labels), np.array(subjects)
+
+
+def _nearest_centroid(features: np.ndarray, labels: np.ndarray, train: np.ndarray, test: np.ndarray) -> float:
+    """Accuracy on `test` of a nearest-centroid classifier fitted on `train` (boolean masks)."""
+    centroids = np.stack([features[train & (labels == k)].mean(axis=0) for k in range(len(DEFAULT_ACTIVITIES))])
+    distances = np.linalg.norm(features[test][:, None, :] - centroids[None], axis=2)
+    return float(np.mean(distances.argmin(axis=1) == labels[test]))
+
+
+def test_not_trivially_separable_across_subjects(tmp_path: Path) -> None:
+    """Subjects differ in mount, posture, cadence and gait shape, so a trivial classifier (nearest
+    centroid on per-window mean and std of the accelerometer) trained on other subjects is well above
+    chance yet far from perfect on an unseen one, while it is much better on subjects it has seen
+    (the classes are learnable, the difficulty is generalising across people, as on real data)."""
+    ids = generate_dataset(tmp_path, seed=42, n_subjects=8, seconds_per_activity=12.0)
+    features, labels, subjects = _window_features(tmp_path, ids)
 
     def nearest_centroid(train: np.ndarray, test: np.ndarray) -> float:
-        centroids = np.stack([features[train & (labels == k)].mean(axis=0) for k in range(len(DEFAULT_ACTIVITIES))])
-        distances = np.linalg.norm(features[test][:, None, :] - centroids[None], axis=2)
-        return float(np.mean(distances.argmin(axis=1) == labels[test]))
+        return _nearest_centroid(features, labels, train, test)
 
     unseen = np.mean([nearest_centroid(subjects != s, subjects == s) for s in ids])
     seen = np.mean([nearest_centroid(subjects == s, subjects == s) for s in ids])
@@ -361,24 +372,8 @@ def test_variation_makes_new_subjects_harder(tmp_path: Path) -> None:
     def unseen_accuracy(**kwargs: float) -> float:
         root = tmp_path / str(len(list(tmp_path.iterdir())))
         ids = generate_dataset(root, seed=42, n_subjects=8, seconds_per_activity=12.0, **kwargs)
-        features, labels, subjects = [], [], []
-        for rid in ids:
-            rec = _load(root / rid)
-            for k, activity in enumerate(DEFAULT_ACTIVITIES):
-                acc = _segment(rec, "accelerometer", activity)
-                for start in range(0, len(acc) - 128 + 1, 64):
-                    window = acc[start : start + 128]
-                    features.append(np.concatenate([window.mean(axis=0), window.std(axis=0)]))
-                    labels.append(k)
-                    subjects.append(rid)
-        features, labels, subjects = np.array(features), np.array(labels), np.array(subjects)
-        scores = []
-        for held_out in ids:
-            train, test = subjects != held_out, subjects == held_out
-            centroids = np.stack([features[train & (labels == k)].mean(axis=0) for k in range(len(DEFAULT_ACTIVITIES))])
-            distances = np.linalg.norm(features[test][:, None, :] - centroids[None], axis=2)
-            scores.append(np.mean(distances.argmin(axis=1) == labels[test]))
-        return float(np.mean(scores))
+        features, labels, subjects = _window_features(root, ids)
+        return float(np.mean([_nearest_centroid(features, labels, subjects != s, subjects == s) for s in ids]))
 
     base, realistic = unseen_accuracy(), unseen_accuracy(**REALISTIC)
     assert realistic < base - 0.05, (base, realistic)
