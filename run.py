@@ -34,10 +34,10 @@ from har.outcomes import BadInput, ConfigError, ExitCode, ModelNotFound, StackUn
 
 DEFAULT_CONFIGS = {"train": "configs/train.yaml", "deploy": "configs/deploy.yaml",
                    "inference": "configs/inference.yaml", "drift": "configs/drift.yaml",
-                   "retrain": "configs/retrain.yaml"}
+                   "retrain": "configs/retrain.yaml", "search": "configs/search.yaml"}
 SERVING_LOG_DEFAULT = "<default>"  # bare --serving-log: the model's default log folder
 PIPELINES = {"train": "training_pipeline", "deploy": "deployment_pipeline", "inference": "inference_pipeline",
-             "drift": "drift_pipeline", "retrain": "retraining_pipeline"}
+             "drift": "drift_pipeline", "retrain": "retraining_pipeline", "search": "search_pipeline"}
 # Stacks whose steps run in images built from the Dockerfile, and their run settings.
 IMAGE_STACKS = {"har_docker": ROOT / "configs" / "stacks" / "docker.yaml",
                 "har_k8s": ROOT / "configs" / "stacks" / "kubernetes" / "settings.yaml"}
@@ -126,10 +126,11 @@ def dispatch(pipeline_name: str, dataset_name: str | None, config_path: str | No
         raise ConfigError(f"--config {config_file}: no such file")
     run_config = compose(config_file, pipeline, dataset, model_name, no_cache)
 
-    if pipeline_name == "train":
+    if pipeline_name in ("train", "search"):
         data_path = training_data(dataset, data_dir)
         start_stack(stack, debug)
-        return run_train(pipeline, run_config, dataset, data_path, started)
+        inputs = {"champion": champion_recipe(model_name)} if pipeline_name == "search" else {}
+        return run_train(pipeline, run_config, dataset, data_path, started, **inputs)
     if pipeline_name == "deploy":
         start_stack(stack, debug)
         if rollback:
@@ -220,6 +221,25 @@ def production_version(model_name: str) -> Any:
                             f"gate and promotion); train it: {command('train')} [--dataset NAME]") from None
 
 
+def champion_recipe(model_name: str) -> Any:
+    """The production version's recipe (family + hyperparameters), which the search re-runs; None without one."""
+    from zenml.client import Client
+    from zenml.enums import ModelStages
+
+    from har.training import Recipe
+
+    try:
+        production = Client().get_model_version(model_name, ModelStages.PRODUCTION)
+    except KeyError:
+        return None
+    recorded = production.run_metadata.get("recipe")
+    if not recorded:
+        click.echo(f"Production version {production.number} records no recipe (trained before model families): "
+                   "the search runs without a champion")
+        return None
+    return Recipe.model_validate(recorded)
+
+
 def serving_contract(version: Any) -> Any:
     """The version's `serving_config` artifact: how it is served and how its new data is windowed."""
     import materializers  # noqa: F401  (registers the artifact's materializer)
@@ -248,14 +268,14 @@ def start_stack(stack: str, debug: bool) -> str:
 
 
 def run_train(pipeline: Any, run_config: Dict[str, Any], dataset: Any, data_path: Path, started: float,
-              extra_read_only: list[Path] = ()) -> Any:
+              extra_read_only: list[Path] = (), **inputs: Any) -> Any:
     from har.datasets import fingerprint_directory
 
     click.echo(f"Training model '{run_config['model']['name']}' on {data_path} (dataset '{dataset.name}', "
                f"{dataset.data.sampling_rate_hz:g} Hz, {len(dataset.data.activities)} activities)")
     run = launch(pipeline, run_config, read_only=[data_path, *extra_read_only],
                  data_dir=str(data_path), data_fingerprint=fingerprint_directory(data_path),
-                 data_schema=dataset.schema)
+                 data_schema=dataset.schema, **inputs)
     report(run, started)
     model_name = run_config["model"]["name"]
     hint = dataset_flag(dataset)

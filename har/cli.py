@@ -1,6 +1,6 @@
 """The `har` console command: the checkout's `run.py` from any folder.
 
-    har train|deploy|inference|drift|retrain [OPTIONS]  =  python run.py --pipeline <that> [OPTIONS]
+    har train|search|deploy|inference|drift|retrain [OPTIONS]  =  python run.py --pipeline <that> [OPTIONS]
     har deployments [list|stop] [OPTIONS]       =  python run.py --list-deployments|--stop-deployments [OPTIONS]
 
 The options go to run.py unchanged. Relative paths in them (`--data-dir`,
@@ -29,7 +29,7 @@ from typing import Sequence
 from har.paths import PROJECT_ROOT_ENV
 from har.project import ProjectNotFoundError, use_project
 
-PIPELINES = ("train", "deploy", "inference", "drift", "retrain")  # run.py's --pipeline choices
+PIPELINES = ("train", "search", "deploy", "inference", "drift", "retrain")  # run.py's --pipeline choices
 DEPLOYMENT_ACTIONS = {"list": "--list-deployments", "stop": "--stop-deployments"}
 USAGE = """\
 Usage: har COMMAND [OPTIONS]

@@ -8,7 +8,9 @@ module never imports ZenML, Keras or TensorFlow::
     report.flat_metrics()  # {"cv_macro_f1_mean": ..., "cv_worst_subject_macro_f1": ..., ...}
 
 `fit_predict(train, val, test, seed)` trains on `train` (early stopping on
-`val`), and returns test probabilities of shape `(test.n_windows, n_classes)`.
+`val`), and returns test probabilities of shape `(test.n_windows, n_classes)`,
+or a tuple of them and a JSON-ready dict of what the fit learned besides its
+weights (kept in the report's `fit_summaries`, see `har.training`).
 It must fit anything learned from data (e.g. the channel normalizer) on
 `train` only, as the training pipeline does.
 """
@@ -30,7 +32,8 @@ SCHEMES = ("kfold", "loso")
 DEFAULT_K = 5
 MIN_SUBJECTS = 3  # one each for train, validation (early stopping) and test
 
-FitPredict = Callable[[WindowedDataset, WindowedDataset, WindowedDataset, int], np.ndarray]
+FitPredict = Callable[[WindowedDataset, WindowedDataset, WindowedDataset, int],
+                      np.ndarray | Tuple[np.ndarray, Dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -255,6 +258,7 @@ def cross_validate(
 
     subjects = windows.subjects.astype(str)
     scores: List[FoldScore] = []
+    summaries: List[Dict[str, Any]] = []
     for fold in folds:
         parts = {
             name: windows.subset(np.isin(subjects, list(getattr(fold, name)))) for name in ("train", "val", "test")
@@ -263,7 +267,12 @@ def cross_validate(
             if part.n_windows == 0:
                 raise ValueError(f"fold {fold.index}: the {name} subjects {list(getattr(fold, name))} have no windows")
         for seed in seeds:
-            probabilities = np.asarray(fit_predict(parts["train"], parts["val"], parts["test"], seed))
+            result = fit_predict(parts["train"], parts["val"], parts["test"], seed)
+            summary: Dict[str, Any] = {}
+            if isinstance(result, tuple):  # (probabilities, what the fit learned besides weights)
+                result, summary = result
+            probabilities = np.asarray(result)
+            summaries.append(dict(summary))
             try:
                 score = score_fold(
                     parts["test"].y,
@@ -300,6 +309,7 @@ def cross_validate(
         folds=scores,
         family=family or getattr(fit_predict, "__name__", type(fit_predict).__name__),
         params=dict(params or {}),
+        fit_summaries=summaries if any(summaries) else [],
     )
 
 

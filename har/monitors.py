@@ -2,7 +2,7 @@
 
 Each monitor is a pure function of predictions; `run_monitors` computes each on
 the current data and on a reference (the production model's predictions on its
-own validation windows: people it never trained on, the same sensors) and
+own held-out test windows: people it never trained on, the same sensors) and
 compares with a threshold from `configs/drift.yaml` (`MonitorsConfig`):
 
 - `low_confidence_share`: share of windows whose top probability is below
@@ -169,7 +169,7 @@ def run_monitors(current: Predictions, reference: Predictions, class_names: Sequ
     ref = activity_mix_shift(reference.labels(names), training_distribution, names)
     results.append(MonitorResult(
         MIX_SHIFT, value, ref, config.mix_shift_max, enough and value > config.mix_shift_max,
-        f"predicted activity mix is {value:.2f} (total variation) from the training mix (validation subjects: "
+        f"predicted activity mix is {value:.2f} (total variation) from the training mix (held-out subjects: "
         f"{ref:.2f}; alert above {config.mix_shift_max:g}){few}"))
     return results
 

@@ -38,8 +38,12 @@ NORMALIZER_FILE = "normalizer.json"
 SERVING_CONFIG_FILE = "serving.json"
 ONNX_FILE = "model.onnx"  # the training pipeline's onnx_float32 export (normaliser inside)
 
-KERAS, ONNX = "keras", "onnx"
-RUNTIMES = (KERAS, ONNX)
+FAMILY_DIR = "family"  # the model in its family's own files (har.families: family.json + .keras/.npy)
+# "onnx": the version's onnx_float32 export in ONNX Runtime. "native": the family's own code (Keras families
+# behind a tf.function, others their predict_proba). "keras": what serving.json files written before model
+# families said for "native".
+KERAS, ONNX, NATIVE = "keras", "onnx", "native"
+RUNTIMES = (ONNX, NATIVE, KERAS)
 logger = logging.getLogger(__name__)
 
 
@@ -203,6 +207,7 @@ class ServingConfig:
     linear_acceleration: bool = False  # gravity-free accelerometer: no 1 g plausibility check
     # What runs the model (`load_runtime`); serving.json files written before runtimes existed mean Keras.
     runtime: str = KERAS
+    family: str = "cnn_bilstm"  # har.families name; files written before families held the CNN-BiLSTM
     runtime_threads: int = 1
     max_body_bytes: int = 32 * 1024 * 1024  # request bodies above it are refused before parsing
     # The rest of the training data settings (with the fields above: `data_config()`), and the normaliser.
@@ -592,11 +597,11 @@ class KerasRuntime:
     tens of milliseconds under load. All are built at load.
     """
 
-    name = KERAS
+    name = NATIVE
     inline_windows = 0  # ~1.5 ms even for one window: always in a worker thread
 
     def __init__(self, model_dir: str | Path, window_shape: Tuple[int, int], threads: int = 1,
-                 max_batch: int = 512):
+                 max_batch: int = 512, keras_file: str | Path | None = None):
         import keras
         import tensorflow as tf
 
@@ -607,7 +612,7 @@ class KerasRuntime:
             pass
         model_dir = Path(model_dir)
         self.normalizer = ChannelNormalizer.from_dict(json.loads((model_dir / NORMALIZER_FILE).read_text()))
-        self.model = keras.models.load_model(model_dir / MODEL_FILE, compile=False)
+        self.model = keras.models.load_model(keras_file or model_dir / MODEL_FILE, compile=False)
         self._call = tf.function(self._forward, input_signature=[tf.TensorSpec([None, *window_shape], tf.float32)])
         self.buckets = batch_buckets(max_batch)
         for n in self.buckets:
@@ -670,22 +675,47 @@ class OnnxRuntime:
         return np.asarray(parts[0] if len(parts) == 1 else np.concatenate(parts), dtype=np.float32)
 
 
+class FamilyRuntime:
+    """A model family's own `predict_proba` (e.g. MiniRocket through aeon's numba transform) on normalised
+    windows: what serves a family that has no ONNX export in the model folder."""
+
+    name = NATIVE
+    inline_windows = 0
+
+    def __init__(self, family_dir: str | Path, normalizer: ChannelNormalizer, max_batch: int = 512):
+        from har.families import load_model
+
+        self.model = load_model(family_dir, warm_up=True)  # pays numba compilation / tracing before traffic
+        self.normalizer = normalizer
+        self.buckets = batch_buckets(max_batch)
+
+    def predict_proba(self, raw_windows: np.ndarray) -> np.ndarray:
+        return self.model.predict_proba(self.normalizer.transform(np.asarray(raw_windows, dtype=np.float32)))
+
+
 def load_runtime(model_dir: str | Path, config: ServingConfig, runtime: str | None = None, threads: int = 1,
                  max_batch: int = 512) -> Runtime:
     """The runtime `runtime` (default: the one `config` was packaged with) for the model in `model_dir`.
 
     A model folder without `model.onnx` (packaged before the exports, or from a
-    version without them) is served by Keras, with a warning.
+    version without them) is served natively, with a warning: Keras models
+    behind a tf.function, other families by their own code.
     """
     name = runtime or config.runtime
     if name not in RUNTIMES:
         raise ValueError(f"unknown runtime {name!r}; one of {', '.join(RUNTIMES)}")
+    model_dir = Path(model_dir)
     window_shape = (config.window_size, len(config.channel_names))
     if name == ONNX:
-        if (Path(model_dir) / ONNX_FILE).exists():
-            return OnnxRuntime(Path(model_dir) / ONNX_FILE, window_shape, threads=threads, max_batch=max_batch)
-        logger.warning("runtime 'onnx' requested but %s has no %s: serving with Keras", model_dir, ONNX_FILE)
-    return KerasRuntime(model_dir, window_shape, threads=threads, max_batch=max_batch)
+        if (model_dir / ONNX_FILE).exists():
+            return OnnxRuntime(model_dir / ONNX_FILE, window_shape, threads=threads, max_batch=max_batch)
+        logger.warning("runtime 'onnx' requested but %s has no %s: serving natively", model_dir, ONNX_FILE)
+    for keras_file in (model_dir / FAMILY_DIR / MODEL_FILE, model_dir / MODEL_FILE):  # Keras family, or legacy
+        if keras_file.exists():
+            return KerasRuntime(model_dir, window_shape, threads=threads, max_batch=max_batch, keras_file=keras_file)
+    if (model_dir / FAMILY_DIR).is_dir():
+        return FamilyRuntime(model_dir / FAMILY_DIR, config.normalizer(), max_batch=max_batch)
+    raise FileNotFoundError(f"{model_dir}: holds neither {ONNX_FILE} nor a model ({FAMILY_DIR}/, {MODEL_FILE})")
 
 
 class Predictor:

@@ -53,6 +53,31 @@ class WindowedDataset:
         counts = np.bincount(self.y[self.y >= 0], minlength=len(self.class_names))
         return {name: int(count) for name, count in zip(self.class_names, counts, strict=True)}
 
+    @classmethod
+    def concatenate(cls, parts: List[WindowedDataset]) -> WindowedDataset:
+        """The windows of `parts` in order (same classes, channels, rate and step required)."""
+        if not parts:
+            raise ValueError("nothing to concatenate")
+        first = parts[0]
+        for part in parts[1:]:
+            same = (part.class_names == first.class_names and part.channel_names == first.channel_names
+                    and part.sample_rate_hz == first.sample_rate_hz and part.step == first.step
+                    and part.X.shape[1:] == first.X.shape[1:])
+            if not same:
+                raise ValueError("windows of different classes, channels, rate, step or window size "
+                                 "cannot be concatenated")
+        return cls(
+            X=np.concatenate([p.X for p in parts]),
+            y=np.concatenate([p.y for p in parts]),
+            recording_ids=np.concatenate([p.recording_ids for p in parts]),
+            subjects=np.concatenate([p.subjects for p in parts]),
+            start_times=np.concatenate([p.start_times for p in parts]),
+            class_names=list(first.class_names),
+            channel_names=list(first.channel_names),
+            sample_rate_hz=first.sample_rate_hz,
+            step=first.step,
+        )
+
     def subset(self, mask: np.ndarray) -> WindowedDataset:
         """Windows selected by a boolean mask or index array (copies)."""
         return WindowedDataset(
@@ -278,6 +303,11 @@ class CrossValidationReport:
     folds: List[FoldScore]
     family: str
     params: Dict[str, Any] = field(default_factory=dict)
+    # What each (fold, seed) fit learned beyond its weights (`ModelFamily.fit_summary`: best epoch, temperature),
+    # from which `ModelFamily.refit_params` sets up the final fit on all training subjects. Fold-major, like
+    # `folds`; empty for reports made without them.
+    fit_summaries: List[Dict[str, Any]] = field(default_factory=list)
+    augmentation: Dict[str, Any] | None = None  # `har.augmentation.AugmentationConfig` of the recipe, if any
 
     def __post_init__(self) -> None:
         if not self.folds:
@@ -288,6 +318,8 @@ class CrossValidationReport:
                 f"expected {self.n_folds} folds x {len(self.seeds)} seeds = {expected} fold scores, "
                 f"got {len(self.folds)}"
             )
+        if self.fit_summaries and len(self.fit_summaries) != len(self.folds):
+            raise ValueError(f"{len(self.fit_summaries)} fit summaries for {len(self.folds)} fold scores")
         n = len(self.class_names)
         for score in self.folds:
             matrix = np.asarray(score.confusion_matrix)
@@ -390,6 +422,8 @@ class CrossValidationReport:
             "class_names": [str(name) for name in self.class_names],
             "summary": self.summary(),
             "folds": [score.to_dict() for score in self.folds],
+            "fit_summaries": list(self.fit_summaries),
+            "augmentation": self.augmentation,
         }
 
     @classmethod
@@ -403,6 +437,8 @@ class CrossValidationReport:
             folds=[FoldScore.from_dict(item) for item in content["folds"]],
             family=str(content["family"]),
             params=dict(content.get("params") or {}),
+            fit_summaries=[dict(item) for item in content.get("fit_summaries") or []],
+            augmentation=dict(content["augmentation"]) if content.get("augmentation") else None,
         )
 
 

@@ -7,11 +7,11 @@ import json
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, Sequence
 
 from zenml.logger import get_logger
 
-from har.serving import MODEL_FILE, NORMALIZER_FILE, ONNX, ONNX_FILE, SERVING_CONFIG_FILE, ServingConfig
+from har.serving import FAMILY_DIR, NORMALIZER_FILE, ONNX, ONNX_FILE, SERVING_CONFIG_FILE, ServingConfig
 
 logger = get_logger(__name__)
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,6 +23,13 @@ BENTO_SOURCES = ("service.py", "har")
 # Keras/TensorFlow stay: models without an ONNX export (older versions) are served by Keras.
 BENTO_PACKAGES = ("numpy", "pandas", "scikit-learn", "keras", "tensorflow-cpu", "onnxruntime", "pydantic", "orjson",
                   "bentoml")
+# What a family served natively (no ONNX export in the Bento) needs besides those.
+FAMILY_PACKAGES = {"minirocket": ("aeon",)}
+
+
+def bento_packages(config: ServingConfig) -> tuple[str, ...]:
+    """The Bento's Python packages for this contract (a natively served family brings its own)."""
+    return BENTO_PACKAGES + (FAMILY_PACKAGES.get(config.family, ()) if config.runtime != ONNX else ())
 
 
 def bentoml_version_tag(model_name: str, model_version: str) -> str:
@@ -30,13 +37,14 @@ def bentoml_version_tag(model_name: str, model_version: str) -> str:
 
 
 def export_model(model: Any, config: ServingConfig, onnx_model: bytes | None = None) -> str:
-    """Save model + serving config (+ the ONNX export) as one BentoML model; returns its tag.
+    """Save model (any `har.families` family, in its own files) + serving config (+ the ONNX export) as one
+    BentoML model; returns its tag.
 
-    The normaliser file the Keras runtime reads is the contract's normaliser.
+    The normaliser file the native runtimes read is the contract's normaliser.
 
     `onnx_model` is the `.onnx` file of the version's `onnx_float32` export
-    (normaliser inside); required when `config.runtime` is "onnx". The Keras
-    model is always stored too. A ZenML model version is immutable, so an
+    (normaliser inside); required when `config.runtime` is "onnx". The model
+    itself is always stored too. A ZenML model version is immutable, so an
     existing export of it with the same serving config is reused.
     """
     import bentoml
@@ -63,7 +71,7 @@ def export_model(model: Any, config: ServingConfig, onnx_model: bytes | None = N
                   "runtime": config.runtime},
     ) as stored:
         target = Path(stored.path)
-        model.save(target / MODEL_FILE)
+        model.save(target / FAMILY_DIR)
         (target / NORMALIZER_FILE).write_text(json.dumps(config.normalizer().to_dict(), indent=2))
         (target / SERVING_CONFIG_FILE).write_text(json.dumps(config.to_dict(), indent=2))
         if onnx_model:
@@ -71,7 +79,8 @@ def export_model(model: Any, config: ServingConfig, onnx_model: bytes | None = N
     return str(stored.tag)
 
 
-def build_bento(model_tag: str, deployment: Dict[str, Any], docker_base_image: str | None = None) -> Any:
+def build_bento(model_tag: str, deployment: Dict[str, Any], docker_base_image: str | None = None,
+                packages: Sequence[str] = BENTO_PACKAGES) -> Any:
     """Build the Bento from a staging copy of the service sources; returns the `bentoml.Bento`.
 
     The Bento version is the model version plus a hash of the sources and
@@ -85,8 +94,8 @@ def build_bento(model_tag: str, deployment: Dict[str, Any], docker_base_image: s
     import bentoml
     from bentoml._internal.bento.build_config import BentoEnvSchema
 
-    digest = hashlib.sha256(json.dumps({"model_tag": model_tag, **deployment, "docker_base_image": docker_base_image},
-                                       sort_keys=True).encode())
+    digest = hashlib.sha256(json.dumps({"model_tag": model_tag, **deployment, "docker_base_image": docker_base_image,
+                                        "packages": list(packages)}, sort_keys=True).encode())
     for path in sorted(p for source in BENTO_SOURCES for p in [ROOT / source, *(ROOT / source).rglob("*.py")]
                        if p.is_file()):
         digest.update(path.relative_to(ROOT).as_posix().encode() + path.read_bytes())
@@ -108,11 +117,11 @@ def build_bento(model_tag: str, deployment: Dict[str, Any], docker_base_image: s
             service="service:HARClassifier",
             name=SERVICE_NAME,
             version=bento_version,
-            include=["service.py", "har/*.py", "deployment.json"],
+            include=["service.py", "har/*.py", "har/families/*.py", "deployment.json"],
             labels={"model_tag": model_tag},
             # Explicit, pinned packages and no lock: `bentoml build` would otherwise resolve the
             # requirements against the package index (slow, and impossible offline).
-            python={"packages": [f"{name}=={version(name)}" for name in BENTO_PACKAGES], "lock_packages": False},
+            python={"packages": [f"{name}=={version(name)}" for name in packages], "lock_packages": False},
             docker={"base_image": docker_base_image} if docker_base_image else None,
             # uv (which installs the Bento's packages in its image) trusts only its built-in CA list;
             # the system's lets it work behind TLS-inspecting proxies that pip already works through.

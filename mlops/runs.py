@@ -27,7 +27,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Callable, Iterable, List, Sequence
 
-PROJECT_PIPELINES = ("training_pipeline", "deployment_pipeline", "inference_pipeline", "drift_pipeline")
+PROJECT_PIPELINES = ("training_pipeline", "search_pipeline", "deployment_pipeline", "inference_pipeline",
+                     "drift_pipeline", "retraining_pipeline")
 ACTIVE_STATUSES = ("initializing", "provisioning", "queued", "running")
 FAILED_STATUSES = ("failed", "stopped", "cancelled")
 LAUNCHER_DIR = "har-launchers"
@@ -188,7 +189,8 @@ def _has_model(client, version) -> bool:
     return models.total > 0 or version.get_artifact("trained_model") is not None
 
 
-def remove_empty_versions(client=None, pipelines: Sequence[str] = ("training_pipeline",),
+def remove_empty_versions(client=None, pipelines: Sequence[str] = ("training_pipeline", "search_pipeline",
+                                                                   "retraining_pipeline"),
                           limit: int = 100) -> List[str]:
     """Delete the model versions of failed runs that hold no model; returns `model:version` of each."""
     from zenml.client import Client

@@ -16,11 +16,16 @@ from pydantic import BaseModel, TypeAdapter
 from har.config import DataConfig
 from har.outcomes import ConfigError
 from har.profiles import Dataset, deep_merge, read_yaml
+from har.search import SearchSpace
 
 RUN_CONFIG_KEYS = {"enable_cache", "model", "parameters", "steps", "settings", "run_name", "tags", "extra"}
 STEP_CONFIG_KEYS = {"parameters", "experiment_tracker", "enable_cache", "settings", "step_operator", "extra"}
-PIPELINE_PARAMETERS = {"training_pipeline": {"data_config": DataConfig}, "deployment_pipeline": {},
+PIPELINE_PARAMETERS = {"training_pipeline": {"data_config": DataConfig},
+                       "search_pipeline": {"data_config": DataConfig, "search": SearchSpace},
+                       "deployment_pipeline": {},
                        "inference_pipeline": {}, "drift_pipeline": {}, "retraining_pipeline": {"redeploy": bool}}
+
+TRAINING_PIPELINES = ("training_pipeline", "search_pipeline")  # they create model versions
 
 __all__ = ["ConfigError", "compose_run_config", "validate_run_config"]
 
@@ -104,7 +109,7 @@ def compose_run_config(config: Dict[str, Any], path: str | Path, pipeline: Any, 
                           f"{dataset.path} (model.name '{profile_model.name}'); remove model.name from the run "
                           "config (the dataset profile names the model) or pass --model")
     model["name"] = model_name or profile_model.name
-    if pipeline.name == "training_pipeline":
+    if pipeline.name in TRAINING_PIPELINES:
         for key in ("description", "license", "tags"):
             value = getattr(profile_model, key)
             if value and key not in model:
@@ -116,5 +121,13 @@ def compose_run_config(config: Dict[str, Any], path: str | Path, pipeline: Any, 
                               "remove it from the run config (the dataset profile's `data:` owns it)")
         parameters["data_config"] = dataset.data.model_dump()
         composed["parameters"] = parameters
+    if pipeline.name == "search_pipeline":
+        # Every trial runs `cross_validate_model` with its own recipe; the training config's single recipe
+        # (inherited through `extends: train.yaml`) would conflict with it. The candidates are the recipes.
+        steps = {name: dict(section or {}) for name, section in (composed.get("steps") or {}).items()}
+        section = steps.get("cross_validate_model", {})
+        section["parameters"] = {k: v for k, v in (section.get("parameters") or {}).items() if k != "recipe"}
+        steps["cross_validate_model"] = section
+        composed["steps"] = steps
     composed["model"] = model
     return composed

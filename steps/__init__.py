@@ -1,7 +1,6 @@
 """ZenML steps, one per file, grouped by stage."""
 
 import materializers  # noqa: F401  (registers the custom materializers for the step output types)
-from steps.data.fit_normalizer import fit_normalizer
 from steps.data.ingest_recordings import ingest_recordings
 from steps.data.split_windows import split_windows
 from steps.data.validate_sensor_data import validate_sensor_data
@@ -22,6 +21,8 @@ from steps.monitoring.monitor_predictions import monitor_predictions
 from steps.promotion.promote_model import promote_model
 from steps.retraining.decide_retraining import decide_retraining
 from steps.retraining.merge_recordings import merge_recordings
+from steps.training.cross_validate_model import cross_validate_model
+from steps.training.select_recipe import select_recipe
 from steps.training.train_model import train_model
 
 __all__ = [
@@ -29,13 +30,13 @@ __all__ = [
     "build_drift_frames",
     "build_serving_config",
     "check_quality_gate",
+    "cross_validate_model",
     "decide_retraining",
     "deploy_model",
     "detect_drift",
     "export_model",
     "export_predictions",
     "evaluate_model",
-    "fit_normalizer",
     "ingest_recordings",
     "load_serving_log",
     "merge_recordings",
@@ -43,6 +44,7 @@ __all__ = [
     "package_model",
     "predict_windows",
     "promote_model",
+    "select_recipe",
     "split_windows",
     "train_model",
     "validate_sensor_data",

@@ -13,7 +13,7 @@ import json
 import time
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Dict, List, Mapping, Type, TypeVar
+from typing import Any, Callable, ClassVar, Dict, List, Mapping, Sequence, Type, TypeVar
 
 import numpy as np
 from pydantic import BaseModel
@@ -45,6 +45,8 @@ class ModelFamily(ABC):
 
     name: ClassVar[str]
     Params: ClassVar[Type[BaseModel]]
+    # True when `export_graph` gives a Keras graph that `har.export` converts to LiteRT (a watch) and ONNX.
+    exportable: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self.params: BaseModel | None = None
@@ -163,6 +165,21 @@ class ModelFamily(ABC):
         self.predict_proba(np.zeros((1, self.window_size, len(self.channel_names)), dtype=np.float32))
         self.warmup_seconds_ = time.perf_counter() - start
         return self.warmup_seconds_
+
+    def fit_summary(self) -> Dict[str, Any]:
+        """What this fit learned besides its weights that a refit without validation windows needs
+        (JSON-ready; e.g. the best epoch). Cross-validation keeps one per fold (`refit_params`)."""
+        return {}
+
+    @classmethod
+    def refit_params(cls, params: ParamsLike, summaries: Sequence[Mapping[str, Any]]) -> BaseModel:
+        """`params` for the final fit on all training subjects, without validation windows, set from the
+        cross-validation folds' `fit_summary`s (e.g. epochs = the folds' median best epoch). Default: as is."""
+        return cls.parse_params(params)
+
+    def export_graph(self) -> Any:
+        """A Keras model computing `predict_proba` (normalised windows in) for the exporters, or None."""
+        return None
 
     @property
     def n_classes(self) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Dict, List
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Sequence
 
 import numpy as np
 
@@ -73,9 +73,29 @@ def load_keras(folder: Path) -> keras.Model:
 class KerasFamily(ModelFamily):
     """A family whose fitted state is one Keras model: prediction, save and load are the same for all."""
 
+    exportable = True
+
     def __init__(self) -> None:
         super().__init__()
         self.model = None  # keras.Model
+
+    def fit_summary(self) -> Dict[str, Any]:
+        losses = self.history_.get("val_loss")
+        if not losses:  # trained without validation windows: every epoch ran
+            return {"epochs": len(next(iter(self.history_.values()), []))}
+        return {"epochs": int(np.argmin(losses)) + 1}  # early stopping restored the best epoch's weights
+
+    @classmethod
+    def refit_params(cls, params: Any, summaries: Sequence[Mapping[str, Any]]) -> Any:
+        """Epochs = the median over the folds of the epoch early stopping chose (no validation to stop on)."""
+        parsed = cls.parse_params(params)
+        epochs = [int(s["epochs"]) for s in summaries if s.get("epochs")]
+        if not epochs:
+            return parsed
+        return parsed.model_copy(update={"epochs": max(1, int(round(float(np.median(epochs)))))})
+
+    def export_graph(self) -> Any:
+        return self.model
 
     def _predict_proba(self, X: np.ndarray) -> np.ndarray:
         from har.modeling import predict_proba

@@ -20,7 +20,7 @@ chosen alpha and the temperature.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Mapping, Sequence
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -46,6 +46,8 @@ class MiniRocketParams(BaseModel):
     alphas: List[float] = Field(default_factory=lambda: np.logspace(-3, 3, 10).tolist(), min_length=1,
                                 description="Ridge penalties; chosen by leave-one-out (RidgeClassifierCV).")
     n_jobs: int = Field(1, ge=1, description="numba threads of the transform.")
+    temperature: float | None = Field(None, gt=0, description="Softmax temperature of a fit without validation "
+                                      "windows (the final fit: the cross-validation folds' median); None = 1.")
     seed: int = DEFAULT_SEED
 
 
@@ -78,6 +80,7 @@ class MiniRocketRidge(ModelFamily):
 
     name = "minirocket"
     Params = MiniRocketParams
+    exportable = True  # as a Keras graph of fixed convolutions and thresholds (`_minirocket_graph`)
 
     def __init__(self) -> None:
         super().__init__()
@@ -111,12 +114,32 @@ class MiniRocketRidge(ModelFamily):
                        "ridge_intercept": intercept, "ridge_classes": np.asarray(ridge.classes_, dtype=np.int64)}
         self.alpha = float(ridge.alpha_)
         self.temperature, self.temperature_source = 1.0, "none"
+        if params.temperature is not None:
+            self.temperature, self.temperature_source = float(params.temperature), "params"
         if val is not None:
             scores = self._scores(val.X)
             known = np.isin(val.y, self.linear["ridge_classes"])
             if known.any():
                 y_index = np.searchsorted(self.linear["ridge_classes"], val.y[known])
                 self.temperature, self.temperature_source = _fit_temperature(scores[known], y_index), "val"
+
+    def export_graph(self) -> Any:
+        from har.families._minirocket_graph import minirocket_keras_model
+
+        self._check_fitted()
+        return minirocket_keras_model(self)
+
+    def fit_summary(self) -> Dict[str, Any]:
+        return {"temperature": self.temperature} if self.temperature_source == "val" else {}
+
+    @classmethod
+    def refit_params(cls, params: Any, summaries: Sequence[Mapping[str, Any]]) -> MiniRocketParams:
+        """The temperature of the final fit (no validation windows) = the folds' median."""
+        parsed = cls.parse_params(params)
+        temperatures = [float(s["temperature"]) for s in summaries if s.get("temperature")]
+        if not temperatures or parsed.temperature is not None:
+            return parsed
+        return parsed.model_copy(update={"temperature": float(np.median(temperatures))})
 
     def _features(self, X: np.ndarray) -> np.ndarray:
         return np.concatenate([self.transform.transform(_channels_first(X[i:i + BATCH]))

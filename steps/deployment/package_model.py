@@ -3,23 +3,23 @@
 import os
 from typing import Annotated, Any, Dict
 
-import keras
 from bentoml._internal.bento.bento import Bento
 from zenml import get_step_context, log_metadata, step
 from zenml.logger import get_logger
 
 from har.export import ONNX as ONNX_FORMAT
 from har.export import ExportedModel
+from har.families import ModelFamily
 from har.serving import ONNX, ServingConfig
 from har.serving_log import ServingLogSettings
-from mlops.bento import build_bento, export_model
+from mlops.bento import bento_packages, build_bento, export_model
 
 logger = get_logger(__name__)
 
 
 @step
 def package_model(
-    trained_model: keras.Model,
+    trained_model: ModelFamily,
     serving_config: ServingConfig,
     onnx_model: ExportedModel | None = None,
     docker_base_image: str | None = None,
@@ -28,7 +28,7 @@ def package_model(
     """Export model + serving contract to BentoML's model store and build the Bento.
 
     Args:
-        trained_model: The version's Keras model (always stored; served when the contract says "keras").
+        trained_model: The version's model, any family (always stored; served when the contract says "native").
         serving_config: The version's `serving_config` artifact: classes, channels, units, window, rate,
             normaliser, limits and runtime. The service answers `/model_info` with it.
         onnx_model: The version's `onnx_float32` export (normaliser inside), served by ONNX Runtime when the
@@ -56,7 +56,8 @@ def package_model(
     if serving_log:  # checked here, at deploy time: a typo must not wait for the server's start to show
         deployment["serving_log"] = ServingLogSettings.from_dict(serving_log).to_dict()
     bento = build_bento(model_tag, deployment,
-                        docker_base_image=docker_base_image or os.environ.get("HAR_BASE_IMAGE") or None)
+                        docker_base_image=docker_base_image or os.environ.get("HAR_BASE_IMAGE") or None,
+                        packages=bento_packages(serving_config))
     logger.info("Packaged model version %s (runtime %s) as BentoML model %s in Bento %s",
                 serving_config.model_version, serving_config.runtime, model_tag, bento.tag)
     log_metadata(metadata={"bentoml_model_tag": model_tag, "bento_tag": str(bento.tag),

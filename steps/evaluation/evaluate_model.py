@@ -1,15 +1,14 @@
-"""Score the trained model on the held-out test subjects."""
+"""Score the final model on the held-out test subjects (beside the cross-validation, never instead of it)."""
 
 from typing import Annotated
 
-import keras
 import mlflow
 import numpy as np
 from zenml import get_step_context, log_metadata, step
 from zenml.logger import get_logger
 
 from har.evaluation import evaluate_predictions, most_confused
-from har.modeling import predict_proba
+from har.families import ModelFamily
 from har.types import ChannelNormalizer, EvaluationReport, WindowedDataset
 
 logger = get_logger(__name__)
@@ -17,14 +16,14 @@ logger = get_logger(__name__)
 
 @step
 def evaluate_model(
-    model: keras.Model,
+    model: ModelFamily,
     test_windows: WindowedDataset,
     normalizer: ChannelNormalizer,
 ) -> Annotated[EvaluationReport, "evaluation_report"]:
     """Accuracy, macro-F1, per-class precision/recall and the confusion matrix.
 
     Args:
-        model: The trained model.
+        model: The final model (any family).
         test_windows: Windows of subjects never seen in training.
         normalizer: The training normalizer.
 
@@ -32,7 +31,7 @@ def evaluate_model(
         The report (the dashboard shows its confusion matrix); its scores are
         also attached to the model version and the MLflow run.
     """
-    probabilities = predict_proba(model, normalizer.transform(test_windows.X))
+    probabilities = model.predict_proba(normalizer.transform(test_windows.X))
     report = evaluate_predictions(
         test_windows.y, np.argmax(probabilities, axis=1), test_windows.class_names,
         model_version=str(get_step_context().model.version),

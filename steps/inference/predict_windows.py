@@ -2,14 +2,13 @@
 
 from typing import Annotated
 
-import keras
 import numpy as np
 import pandas as pd
 from zenml import get_step_context, log_metadata, step
 from zenml.logger import get_logger
 
 from har.evaluation import evaluate_predictions
-from har.modeling import predict_proba
+from har.families import ModelFamily
 from har.serving import ServingConfig
 from har.types import WindowedDataset
 
@@ -18,7 +17,7 @@ logger = get_logger(__name__)
 
 @step
 def predict_windows(
-    trained_model: keras.Model,
+    trained_model: ModelFamily,
     serving_config: ServingConfig,
     windows: WindowedDataset,
 ) -> Annotated[pd.DataFrame, "predictions"]:
@@ -40,7 +39,7 @@ def predict_windows(
         raise ValueError(f"the data has channels {windows.channel_names}, the model expects "
                          f"{normalizer.channel_names}")
     version = str(get_step_context().model.version)
-    probabilities = predict_proba(trained_model, normalizer.transform(windows.X))
+    probabilities = trained_model.predict_proba(normalizer.transform(windows.X))
     best = probabilities.argmax(axis=1)
     names = np.asarray(windows.class_names)
     table = pd.DataFrame({

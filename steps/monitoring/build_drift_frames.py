@@ -2,19 +2,18 @@
 
 from typing import Annotated, Tuple
 
-import keras
 import numpy as np
 import pandas as pd
 from zenml import step
 
 from har.drift import SUBJECT_COLUMN, drift_frame
-from har.modeling import predict_proba
+from har.families import ModelFamily
 from har.serving import ServingConfig
 from har.types import ChannelNormalizer, WindowedDataset
 
 
-def _frame(windows: WindowedDataset, model: keras.Model, normalizer: ChannelNormalizer) -> pd.DataFrame:
-    predicted = np.asarray(windows.class_names)[predict_proba(model, normalizer.transform(windows.X)).argmax(axis=1)]
+def _frame(windows: WindowedDataset, model: ModelFamily, normalizer: ChannelNormalizer) -> pd.DataFrame:
+    predicted = np.asarray(windows.class_names)[model.predict_proba(normalizer.transform(windows.X)).argmax(axis=1)]
     return drift_frame(windows, predicted)
 
 
@@ -23,7 +22,7 @@ def build_drift_frames(
     reference_windows: WindowedDataset,
     calibration_windows: WindowedDataset,
     current_windows: WindowedDataset,
-    trained_model: keras.Model,
+    trained_model: ModelFamily,
     serving_config: ServingConfig,
 ) -> Tuple[
     Annotated[pd.DataFrame, "reference_features"],
@@ -37,7 +36,7 @@ def build_drift_frames(
 
     Args:
         reference_windows: The windows the production model was trained on.
-        calibration_windows: Its validation windows: new people, same sensors (what "no drift" looks like).
+        calibration_windows: Its test windows: people it never trained on, same sensors (what "no drift" looks like).
         current_windows: Windows of the new data.
         trained_model: The production model (for prediction drift).
         serving_config: Its serving contract (the training normaliser).

@@ -34,7 +34,7 @@ def detect_drift(
 
     Args:
         reference_features: Features of the training windows.
-        calibration_features: Features of the validation subjects (calibrate per-feature thresholds).
+        calibration_features: Features of the held-out test subjects (calibrate per-feature thresholds).
         current_features: Features of the new windows.
         monitor_report: The label-free monitors (`monitor_predictions`); an alert of a monitor listed in its
             `count_as_drift` makes the verdict drift.

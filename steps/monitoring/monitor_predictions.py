@@ -2,12 +2,11 @@
 
 from typing import Annotated, Any, Dict
 
-import keras
 import numpy as np
 from zenml import log_metadata, step
 from zenml.logger import get_logger
 
-from har.modeling import predict_proba
+from har.families import ModelFamily
 from har.monitors import MonitorsConfig, Predictions, monitor_report
 from har.serving import ServingConfig
 from har.types import WindowedDataset
@@ -24,7 +23,7 @@ def monitor_predictions(
     reference_windows: WindowedDataset,
     calibration_windows: WindowedDataset,
     current_windows: WindowedDataset,
-    trained_model: keras.Model,
+    trained_model: ModelFamily,
     serving_config: ServingConfig,
     source: str,
     served_probabilities: np.ndarray | None = None,
@@ -34,7 +33,7 @@ def monitor_predictions(
 
     Args:
         reference_windows: The training windows (their labels give the training activity mix).
-        calibration_windows: The validation windows: the reference predictions (people the model never
+        calibration_windows: The held-out test windows: the reference predictions (people the model never
             trained on, same sensors).
         current_windows: The windows to check (recording id = stream, start time = order).
         trained_model: The production model.
@@ -49,11 +48,11 @@ def monitor_predictions(
     """
     normalizer = serving_config.normalizer()
     if served_probabilities is None:
-        served_probabilities = predict_proba(trained_model, normalizer.transform(current_windows.X))
+        served_probabilities = trained_model.predict_proba(normalizer.transform(current_windows.X))
     if served_probabilities.shape != (current_windows.n_windows, len(current_windows.class_names)):
         raise ValueError(f"served_probabilities has shape {served_probabilities.shape}; expected "
                          f"({current_windows.n_windows}, {len(current_windows.class_names)})")
-    reference = predict_proba(trained_model, normalizer.transform(calibration_windows.X))
+    reference = trained_model.predict_proba(normalizer.transform(calibration_windows.X))
     report = monitor_report(_predictions(current_windows, served_probabilities),
                             _predictions(calibration_windows, reference), list(reference_windows.class_names),
                             reference_windows.class_counts(), monitors, source)

@@ -1,9 +1,7 @@
-"""Promote the new model version to production only if it beats the current one."""
+"""Promote the new model version to production only if its subject-wise CV score beats the current one's."""
 
 from typing import Annotated, Any, Dict, List, Tuple
 
-import keras
-import numpy as np
 from zenml import get_step_context, log_metadata, step
 from zenml.client import Client
 from zenml.enums import ModelStages
@@ -11,25 +9,25 @@ from zenml.logger import get_logger
 from zenml.types import HTMLString
 
 from har.config import DataConfig
-from har.evaluation import evaluate_predictions
 from har.html_tables import banner, page, paragraph, table_from_records
-from har.modeling import predict_proba
-from har.types import ChannelNormalizer, EvaluationReport, WindowedDataset
+from har.types import CrossValidationReport, EvaluationReport
 
 logger = get_logger(__name__)
 
 
-def _production_score(test_windows: WindowedDataset, production: Any) -> tuple[float | None, str]:
-    """Macro-F1 of the production version on *this* run's test windows."""
-    prod_normalizer: ChannelNormalizer = production.get_artifact("normalizer").load()
-    prod_model: keras.Model = production.get_artifact("trained_model").load()
-    if prod_normalizer.channel_names != test_windows.channel_names or int(prod_model.output_shape[-1]) != len(
-        test_windows.class_names
-    ) or tuple(prod_model.input_shape[1:]) != test_windows.X.shape[1:]:
-        return None, "production model uses other channels, classes or window size; not comparable"
-    probabilities = predict_proba(prod_model, prod_normalizer.transform(test_windows.X))
-    report = evaluate_predictions(test_windows.y, np.argmax(probabilities, axis=1), test_windows.class_names)
-    return report.macro_f1, "compared on this run's test split"
+def _production_score(production: Any, data_config: DataConfig) -> tuple[bool, float | None, str]:
+    """(comparable, CV macro-F1 recorded at its training or None, how): the production version's score."""
+    metadata = production.run_metadata
+    recorded = metadata.get("data_config")
+    if recorded:
+        theirs = DataConfig.model_validate(recorded)
+        if [theirs.activities, theirs.streams, theirs.window_size, theirs.sampling_rate_hz] != [
+                data_config.activities, data_config.streams, data_config.window_size, data_config.sampling_rate_hz]:
+            return False, None, "production model uses other activities, sensors, window or rate; not comparable"
+    score = metadata.get("cv_macro_f1_mean")
+    if score is None:
+        return True, None, "production version has no cross-validation score (trained before subject-wise CV)"
+    return True, float(score), "both subject-wise cross-validation means"
 
 
 def _versions_page(model_name: str, candidate: str, decision: Dict[str, Any], limit: int = 50) -> HTMLString:
@@ -45,6 +43,8 @@ def _versions_page(model_name: str, candidate: str, decision: Dict[str, Any], li
         rows.append({
             "version": version.number,
             "stage": version.stage or "",
+            "CV macro-F1": metadata.get("cv_macro_f1_mean"),
+            "family": (metadata.get("recipe") or {}).get("family", ""),
             "test macro-F1": metadata.get("test_macro_f1"),
             "test accuracy": metadata.get("test_accuracy"),
             "created": version.created.strftime("%Y-%m-%d %H:%M:%S"),
@@ -65,30 +65,33 @@ def _versions_page(model_name: str, candidate: str, decision: Dict[str, Any], li
 
 @step(enable_cache=False)  # depends on the current production version, which changes outside this run
 def promote_model(
-    test_windows: WindowedDataset,
+    cv_report: CrossValidationReport,
     evaluation_report: EvaluationReport,
     data_config: DataConfig,
     target_stage: str = "production",
     min_improvement: float = 0.0,
 ) -> Tuple[Annotated[Dict[str, Any], "promotion_decision"], Annotated[HTMLString, "model_versions"]]:
-    """Compare with the current production version on the same test data and promote if better.
+    """Promote if the new version's CV macro-F1 beats the current production version's.
+
+    Both figures are means over subject folds (`cross_validate_model`), not one split of a few people.
+    The held-out test score is recorded beside them.
 
     Args:
-        test_windows: This run's test split; the production model is re-scored on it.
-        evaluation_report: This run's model scores.
+        cv_report: The cross-validation of this version's recipe.
+        evaluation_report: The final model on the held-out test subjects (recorded, not decisive).
         data_config: The data settings the model was trained with; recorded on the model version
             because serving needs them (rate, window, merge tolerance).
         target_stage: Stage to promote to.
-        min_improvement: The new macro-F1 must beat production's by more than this. 0 (training): strictly
-            better. The retraining config allows a small negative margin: the retrained model has seen the
-            new data, which the test split (of all subjects) under-represents.
+        min_improvement: The new CV macro-F1 must beat production's by more than this. 0 (training): strictly
+            better. The retraining config allows a small negative margin: the retrained model's folds include
+            the new people, whose data differs.
 
     Returns:
         The decision with both scores (also logged as model-version metadata), and a table of the
         model's versions and stages after it (`model_versions`, an HTML visualization).
     """
     model = get_step_context().model
-    new_score = evaluation_report.macro_f1
+    new_score = cv_report.mean("macro_f1")
     try:
         production = Client().get_model_version(model.name, ModelStages(target_stage))
     except KeyError:
@@ -102,21 +105,25 @@ def promote_model(
         prod_version, prod_score = production.name, new_score
     else:
         prod_version = production.name
-        prod_score, how = _production_score(test_windows, production)
-        if prod_score is None:
+        comparable, prod_score, how = _production_score(production, data_config)
+        if not comparable:
             # A model for another activity set or sensor layout is not a better version of this
             # one; it belongs under its own model name (each dataset profile in configs/datasets/ names its own model).
             promote, reason = False, f"{how}; use a different model name for a different data setup"
+        elif prod_score is None:
+            promote, reason = True, f"{how}; the cross-validated version replaces it"
         else:
             promote = new_score > prod_score + min_improvement
             margin = f" {min_improvement:+.4f}" if min_improvement else ""
-            reason = (f"new macro-F1 {new_score:.4f} {'>' if promote else '<='} {target_stage} "
+            reason = (f"new CV macro-F1 {new_score:.4f} {'>' if promote else '<='} {target_stage} "
                       f"version {prod_version} {prod_score:.4f}{margin} ({how})")
     decision = {
         "promoted": promote,
         "reason": reason,
         "candidate_version": str(model.version),
         "candidate_macro_f1": new_score,
+        "candidate_family": cv_report.family,
+        "candidate_test_macro_f1": evaluation_report.macro_f1,
         "previous_version": prod_version,
         "previous_macro_f1": prod_score,
         "stage": target_stage,

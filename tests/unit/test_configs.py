@@ -15,6 +15,7 @@ from pipelines import (
     drift_pipeline,
     inference_pipeline,
     retraining_pipeline,
+    search_pipeline,
     training_pipeline,
 )
 from pipelines.run_config import compose_run_config, validate_run_config
@@ -23,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / "configs"
 PIPELINE_CONFIGS = {"train.yaml": training_pipeline, "deploy.yaml": deployment_pipeline,
                     "inference.yaml": inference_pipeline, "drift.yaml": drift_pipeline,
-                    "retrain.yaml": retraining_pipeline}
+                    "retrain.yaml": retraining_pipeline, "search.yaml": search_pipeline}
 OTHER_CONFIGS = {"schema.yaml"}
 PROFILES = sorted(p.stem for p in (CONFIGS / "datasets").glob("*.yaml"))
 
@@ -50,7 +51,9 @@ def test_every_profile_composes_with_every_run_config(profile, name):
                                   pipeline, dataset)
     assert composed["model"]["name"] == dataset.model_name
     assert channel_names(dataset.data, dataset.schema)
-    if pipeline is training_pipeline:
+    if pipeline is search_pipeline:  # the trials' recipes come from the candidates, not train.yaml's recipe
+        assert "recipe" not in composed["steps"]["cross_validate_model"]["parameters"]
+    if pipeline in (training_pipeline, search_pipeline):
         assert composed["parameters"]["data_config"] == dataset.data.model_dump()
         generator = dataset.profile.synthetic.generator() if dataset.profile.synthetic else {}
         assert set(generator) <= set(inspect.signature(generate_dataset).parameters)
@@ -128,8 +131,13 @@ def test_schema_is_valid():
 @pytest.mark.parametrize(
     "mutate, message",
     [
-        (lambda c: c["steps"]["train_model"]["parameters"].update(epochz=3), "epochz"),
-        (lambda c: c["steps"]["train_model"]["parameters"]["hyperparameters"].update(lstm_unit=3), "lstm_unit"),
+        (lambda c: c["steps"]["cross_validate_model"]["parameters"].update(epochz=3), "epochz"),
+        (lambda c: c["steps"]["cross_validate_model"]["parameters"]["recipe"]["params"].update(n_kernelz=3),
+         "n_kernelz"),
+        (lambda c: c["steps"]["cross_validate_model"]["parameters"]["recipe"].update(family="rocket"),
+         "unknown model family 'rocket'"),
+        (lambda c: c["steps"]["cross_validate_model"]["parameters"]["cross_validation"].update(scheme="lolo"),
+         "scheme"),
         (lambda c: c["steps"]["check_quality_gate"].update(min_macro_f1=0.5), "belong under"),
         (lambda c: c["steps"].update(train=None), "not a step"),
         (lambda c: c.update(parameters={"data_config": {"overlap": 1.5}}), "overlap"),
@@ -148,7 +156,7 @@ def test_typos_are_rejected(tmp_path, mutate, message):
 def test_retraining_config_extends_the_training_config_and_its_keys_win():
     config = validate_run_config(CONFIGS / "retrain.yaml", retraining_pipeline)
     train = yaml.safe_load((CONFIGS / "train.yaml").read_text())
-    assert config["steps"]["train_model"] == train["steps"]["train_model"]  # the same training
+    assert config["steps"]["cross_validate_model"] == train["steps"]["cross_validate_model"]  # the same recipe
     assert config["parameters"]["redeploy"] is True
     assert "decide_retraining" in config["steps"] and "deploy_model" in config["steps"]
 
@@ -173,3 +181,23 @@ def test_steps_that_must_never_be_cached_are_not_cached_by_the_config(name):
         if step.configuration.enable_cache is False:
             assert (sections.get(step_name) or {}).get("enable_cache") is False, \
                 f"{name}: add steps.{step_name}.enable_cache: false"
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda s: s["candidates"][0].update(family="rocket"), "unknown model family 'rocket'"),
+        (lambda s: s["candidates"][0]["grid"].update(n_kernelz=[1]), "n_kernelz"),
+        (lambda s: s["candidates"][0]["grid"].update(n_kernels=[]), "empty"),
+        (lambda s: s["budget"].update(max_trials=0), "max_trials"),
+        (lambda s: s.update(candidates=[]), "candidates"),
+    ],
+)
+def test_search_typos_are_rejected(tmp_path, mutate, message):
+    config = yaml.safe_load((CONFIGS / "search.yaml").read_text())
+    mutate(config["parameters"]["search"])
+    path = tmp_path / "search.yaml"
+    path.write_text(yaml.safe_dump(config))
+    (tmp_path / "train.yaml").write_text((CONFIGS / "train.yaml").read_text())
+    with pytest.raises(ConfigError, match=message):
+        validate_run_config(path, search_pipeline)

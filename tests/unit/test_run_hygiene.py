@@ -123,7 +123,8 @@ def test_promotion_records_data_config_before_changing_the_stage():
             mock.patch.object(module, "log_metadata", side_effect=lambda **k: calls.append("log_metadata")), \
             mock.patch.object(module, "_versions_page", return_value="page"):
         decision, _ = module.promote_model.entrypoint(
-            test_windows=None, evaluation_report=SimpleNamespace(macro_f1=0.9),
+            cv_report=SimpleNamespace(mean=lambda metric: 0.9, family="minirocket"),
+            evaluation_report=SimpleNamespace(macro_f1=0.9),
             data_config=SimpleNamespace(model_dump=lambda: {"rate": 50}))
     assert decision["promoted"] is True
     assert calls == ["log_metadata", "set_stage"]

@@ -20,6 +20,7 @@ from har.modeling import TrainingConfig, build_model
 from har.serving import (
     KERAS,
     MODEL_FILE,
+    NATIVE,
     NORMALIZER_FILE,
     ONNX,
     ONNX_FILE,
@@ -59,6 +60,16 @@ def exported(tmp_path_factory):
     return {"model": model, "normalizer": normalizer, "folder": folder, "windows": windows, "reference": reference}
 
 
+def _as_family(model):
+    """The Keras model as the fitted `cnn_bilstm` family it is (what training artifacts hold)."""
+    from har.families import CnnBiLstm
+
+    family = CnnBiLstm()
+    family.model, family.params = model, TrainingConfig()
+    family.class_names, family.channel_names, family.window_size = ["a", "b", "c"], list(CHANNELS), WINDOW
+    return family
+
+
 def _model_dir(exported, tmp_path: Path, config: ServingConfig, onnx: bool = True) -> Path:
     for name in (MODEL_FILE, NORMALIZER_FILE) + ((ONNX_FILE,) if onnx else ()):
         (tmp_path / name).write_bytes((exported["folder"] / name).read_bytes())
@@ -92,8 +103,8 @@ def test_predictor_uses_the_packaged_runtime_and_splits_big_requests(exported, t
     assert predictor.runtime.name == ONNX and predictor.threads == 1
     np.testing.assert_allclose(predictor.predict_proba(exported["windows"]), exported["reference"], atol=TOLERANCE,
                                rtol=0)  # 70 windows: chunks of 16
-    forced = Predictor(folder, max_batch=16, runtime=KERAS)
-    assert forced.runtime.name == KERAS
+    forced = Predictor(folder, max_batch=16, runtime=KERAS)  # legacy name of "native"
+    assert forced.runtime.name == NATIVE
     np.testing.assert_allclose(forced.predict_proba(exported["windows"][:5]), exported["reference"][:5], atol=1e-6)
 
 
@@ -103,7 +114,7 @@ def test_a_model_without_onnx_export_is_served_by_keras_with_a_warning(exported,
     folder = _model_dir(exported, tmp_path, replace(CONFIG, runtime=ONNX), onnx=False)
     with caplog.at_level(logging.WARNING, logger="har.serving"):
         runtime = load_runtime(folder, replace(CONFIG, runtime=ONNX), max_batch=4)
-    assert runtime.name == KERAS and "serving with Keras" in caplog.text
+    assert runtime.name == NATIVE and "serving natively" in caplog.text
     np.testing.assert_allclose(runtime.predict_proba(exported["windows"][:3]), exported["reference"][:3], atol=1e-6)
 
 
@@ -111,7 +122,7 @@ def test_old_serving_json_without_runtime_means_keras_and_unknown_runtimes_are_r
     old = {key: value for key, value in CONFIG.to_dict().items() if key not in ("runtime", "runtime_threads")}
     loaded = ServingConfig.from_dict(old)
     assert loaded.runtime == KERAS and loaded.runtime_threads == 1
-    with pytest.raises(ValueError, match="runtime must be one of keras, onnx"):
+    with pytest.raises(ValueError, match="runtime must be one of onnx, native, keras"):
         ServingConfig.from_dict({**old, "runtime": "litert"})
     with pytest.raises(ValueError, match="unknown runtime"):
         load_runtime(tmp_path, CONFIG, runtime="tensorrt")
@@ -135,20 +146,21 @@ def test_deployment_export_writes_the_onnx_file_the_service_loads(exported):
     normalizer = exported["normalizer"]
     config = replace(CONFIG, model_name="runtime-test", model_version="1", runtime=ONNX,
                      normalizer_mean=list(normalizer.mean), normalizer_std=list(normalizer.std))
+    family = _as_family(exported["model"])
     with pytest.raises(ValueError, match="no ONNX export"):
-        export_model(exported["model"], config)
-    tag = export_model(exported["model"], config, onnx_model=onnx_bytes)
+        export_model(family, config)
+    tag = export_model(family, config, onnx_model=onnx_bytes)
     folder = Path(bentoml.models.get(tag).path)
     assert (folder / ONNX_FILE).read_bytes() == onnx_bytes
     assert json.loads((folder / SERVING_CONFIG_FILE).read_text())["runtime"] == ONNX
-    assert export_model(exported["model"], config, onnx_model=onnx_bytes) == tag  # reused
+    assert export_model(family, config, onnx_model=onnx_bytes) == tag  # reused
     predictor = Predictor(folder, max_batch=8)
     assert predictor.runtime.name == ONNX
     np.testing.assert_allclose(predictor.predict_proba(exported["windows"][:9]), exported["reference"][:9],
                                atol=TOLERANCE, rtol=0)
-    # a Keras-only package of the same version (e.g. runtime switched back) replaces the ONNX one
-    keras_tag = export_model(exported["model"], replace(config, runtime=KERAS))
-    assert Predictor(bentoml.models.get(keras_tag).path, max_batch=8).runtime.name == KERAS
+    # a native package of the same version (e.g. runtime switched back) replaces the ONNX one
+    native_tag = export_model(family, replace(config, runtime=NATIVE))
+    assert Predictor(bentoml.models.get(native_tag).path, max_batch=8).runtime.name == NATIVE
 
 
 def test_onnx_runtime_splits_batches_over_its_best_call_size(exported):
