@@ -34,17 +34,16 @@ from har.drift import (  # noqa: E402
     verdict_from_report,
 )
 from har.ingest import ingest_recordings  # noqa: E402
-from har.modeling import TrainingConfig, predict_proba, train_model  # noqa: E402
-from har.normalization import fit_normalizer  # noqa: E402
 from har.profiles import load_dataset  # noqa: E402
 from har.shifts import SHIFTS  # noqa: E402
 from har.splitting import split_by_subject  # noqa: E402
 from har.synthetic import generate_dataset  # noqa: E402
+from har.training import Recipe, fit_recipe  # noqa: E402
 from har.windowing import make_windows  # noqa: E402
 
 
 def frame_for(windows, model, normalizer):
-    labels = np.asarray(windows.class_names)[predict_proba(model, normalizer.transform(windows.X)).argmax(1)]
+    labels = np.asarray(windows.class_names)[model.predict_proba(normalizer.transform(windows.X)).argmax(1)]
     return drift_frame(windows, labels)
 
 
@@ -70,10 +69,8 @@ def main() -> None:
                          activities=data.activities, **generator)
         sensor, _ = ingest_recordings(Path(tmp) / "reference", data, schema)
         train, val, _, _ = split_by_subject(make_windows(sensor, data, channels), **split)
-        normalizer = fit_normalizer(train)
-        hyper = TrainingConfig.model_validate(train_cfg["steps"]["train_model"]["parameters"]["hyperparameters"])
-        model, _ = train_model(normalizer.transform(train.X), train.y, normalizer.transform(val.X), val.y,
-                               len(data.activities), hyper)
+        recipe = Recipe.model_validate(train_cfg["steps"]["cross_validate_model"]["parameters"]["recipe"])
+        normalizer, model = fit_recipe(recipe, train, val)  # the training config's family, fitted as a fold is
         reference = frame_for(train, model, normalizer)
         calibration = frame_for(val, model, normalizer)
         calibration[SUBJECT_COLUMN] = val.subjects

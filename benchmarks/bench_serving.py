@@ -260,7 +260,7 @@ def print_limit(result: dict) -> None:
 
 def compare_runtimes(model_dir: str, litert: str | None) -> None:
     print(f"in-process runtimes on {model_dir} ({machine_load()}); each in its own subprocess:")
-    for runtime in ("keras", "onnx"):
+    for runtime in ("native", "onnx"):
         for threads in (1, 2):
             print_limit(run_in_process(model_dir, runtime, threads))
     if litert:
@@ -375,7 +375,7 @@ def main() -> None:
                                                              "10 s soak")
     parser.add_argument("--skip-baseline", action="store_true", help="no naive server")
     parser.add_argument("--compare-runtimes", action="store_true", help="only the in-process runtime table "
-                                                                        "(keras/onnx x 1/2 threads, LiteRT)")
+                                                                        "(native/onnx x 1/2 threads, LiteRT)")
     parser.add_argument("--litert", help="a LiteRT float32 .tflite to add to --compare-runtimes")
     parser.add_argument("--model-dir", help="BentoML model folder for --compare-runtimes (default: the service's)")
     parser.add_argument("--serving-log-only", action="store_true", help="only the serving log's cost (log off vs. "
@@ -406,7 +406,7 @@ def main() -> None:
     model_dir = bentoml.models.get(info["model_tag"]).path
     if args.compare_runtimes:
         return compare_runtimes(model_dir, args.litert)
-    runtime, threads = info.get("runtime", "keras"), int(info.get("runtime_threads", 1))
+    runtime, threads = info.get("runtime", "native"), int(info.get("runtime_threads", 1))
     window = np.random.default_rng(0).normal(0, 0.5, (info["window_size"], len(info["channel_names"])))
     window[:, 2] += 1.0  # gravity on z, as a real recording has (all-noise windows would get 422)
     window = np.round(window, 5)

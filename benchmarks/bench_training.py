@@ -51,6 +51,10 @@ def main() -> None:
     for name, step in cold_run.steps.items():
         if step.start_time and step.end_time:
             print(f"  {name:22s} {(step.end_time - step.start_time).total_seconds():6.2f} s")
+    cv = cold_run.steps["cross_validate_model"].outputs["cv_report"][0].load()
+    print(f"{cv.family}, {cv.n_folds}-fold CV by subject: macro-F1 {cv.mean('macro_f1'):.4f} +- "
+          f"{cv.std('macro_f1'):.4f}, recording accuracy {cv.mean('recording_accuracy'):.4f}, worst subject "
+          f"{cv.worst_subject} {cv.worst_subject_macro_f1:.4f}")
     report = cold_run.steps["evaluate_model"].outputs["evaluation_report"][0].load()
     print(f"test split: accuracy {report.accuracy:.4f}, macro-F1 {report.macro_f1:.4f} on {report.n_windows} windows")
     print("per-class F1: " + ", ".join(f"{k} {v['f1']:.3f}" for k, v in report.per_class.items()))

@@ -27,6 +27,7 @@ from typing import Any, Dict, List
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from har.augmentation import AugmentationConfig
 from har.config import DataConfig, Schema, channel_names, load_yaml
 from har.outcomes import ConfigError
 
@@ -85,6 +86,9 @@ class DatasetProfile(_Strict):
     data_dir: str | None = Field(None, description="The recordings; relative paths start at the profile's folder.")
     synthetic: SyntheticData | None = None
     schema_overrides: Dict[str, Any] = Field(default_factory=dict, alias="schema")
+    augmentation: AugmentationConfig | None = Field(
+        None, description="How this dataset's training windows are augmented (device rotation, gain, time warp, "
+                          "jitter; har/augmentation.py): used by every recipe that sets none of its own.")
 
     @model_validator(mode="after")
     def _one_source(self) -> DatasetProfile:

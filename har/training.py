@@ -17,12 +17,13 @@ early stopping chose, MiniRocket's temperature) sets it up
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from dataclasses import replace
 from typing import Any, Dict, List, Literal, Tuple
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from har.augmentation import AugmentationConfig, augment_dataset
 from har.cross_validation import cross_validate, subject_folds
@@ -50,8 +51,9 @@ class Recipe(BaseModel):
         family = get_family(self.family)  # ValueError naming the known families
         try:
             family.parse_params(self.params)
-        except ValueError as error:
-            raise ValueError(f"params of family '{self.family}': {error}") from None
+        except ValidationError as error:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+            raise ValueError(f"params of family '{self.family}': {problems}") from None
         return self
 
     @property
@@ -92,6 +94,18 @@ class CrossValidationSettings(BaseModel):
     fold_seed: int = Field(0, description="Shuffles the subjects into folds and picks validation subjects.")
     val_fraction: float = Field(0.2, gt=0, lt=1, description="Share of a fold's training subjects kept for "
                                 "early stopping / calibration.")
+
+
+def with_default_augmentation(section: Dict[str, Any], augmentation: AugmentationConfig | None) -> Dict[str, Any]:
+    """A configured recipe, or a search section (its `candidates`), with a dataset's `augmentation` wherever
+    they set none of their own; a copy. What run configs and the family benchmark both apply."""
+    section = copy.deepcopy(section)
+    if augmentation is None:
+        return section
+    dumped = augmentation.model_dump(mode="json")
+    for item in section["candidates"] if "candidates" in section else [section]:
+        item["augmentation"] = item.get("augmentation") or dumped
+    return section
 
 
 def normalised(windows: WindowedDataset, normalizer: ChannelNormalizer) -> WindowedDataset:

@@ -298,9 +298,12 @@ def take_screenshots(out: Path, zenml_url: str, mlflow_url: str) -> list[Path]:
         shots.append(shoot(page, out / "zenml_run_dag.png"))
         page.set_viewport_size(VIEWPORT)
         dashboard.fit_view()
-        sheet = dashboard.open_step("train_model", "Logs")
-        sheet.get_by_text(re.compile(r"Epoch \d+/\d+")).first.wait_for()
+        sheet = dashboard.open_step("cross_validate_model", "Logs")
+        sheet.get_by_text(re.compile(r"fold \d+/\d+ seed")).first.wait_for()
         shots.append(shoot(page, out / "zenml_step_logs.png"))
+        sheet = dashboard.open_visualization("cross_validate_model", "cv_report", "cross_validation.html")
+        dashboard.html_visualization(sheet)
+        shots.append(shoot(page, out / "zenml_cross_validation.png"))
         for output, name, file in [
             ("train_windows", "example_windows.png", "zenml_dataset_examples.png"),
             ("train_windows", "class_balance.png", "zenml_dataset_class_balance.png"),
@@ -368,7 +371,7 @@ def take_screenshots(out: Path, zenml_url: str, mlflow_url: str) -> list[Path]:
         mlflow.open_run(experiment_id, run_id)
         page.get_by_text(re.compile(r"Parameters \(\d+\)")).scroll_into_view_if_needed()
         shots.append(shoot(page, out / "mlflow_run_params.png"))
-        mlflow.open_metrics(experiment_id, run_id, search="loss")
+        mlflow.open_metrics(experiment_id, run_id, search="fold_")
         time.sleep(1)
         shots.append(shoot(page, out / "mlflow_run_curves.png"))
         browser.close()

@@ -6,6 +6,7 @@ typo into an error naming the file and the key.
 
 from __future__ import annotations
 
+import copy
 import inspect
 import re
 from pathlib import Path
@@ -17,6 +18,7 @@ from har.config import DataConfig
 from har.outcomes import ConfigError
 from har.profiles import Dataset, deep_merge, read_yaml
 from har.search import SearchSpace
+from har.training import with_default_augmentation
 
 RUN_CONFIG_KEYS = {"enable_cache", "model", "parameters", "steps", "settings", "run_name", "tags", "extra"}
 STEP_CONFIG_KEYS = {"parameters", "experiment_tracker", "enable_cache", "settings", "step_operator", "extra"}
@@ -101,7 +103,7 @@ def compose_run_config(config: Dict[str, Any], path: str | Path, pipeline: Any, 
     that names a model or data settings of its own must agree with the profile:
     a copied config cannot silently train another dataset's model.
     """
-    composed = dict(config)
+    composed = copy.deepcopy(config)
     model = dict(config.get("model") or {})
     profile_model = dataset.profile.model
     if "name" in model and model["name"] != profile_model.name and model_name is None:
@@ -120,6 +122,13 @@ def compose_run_config(config: Dict[str, Any], path: str | Path, pipeline: Any, 
             raise ConfigError(f"{path}: parameters.data_config disagrees with the dataset profile {dataset.path}; "
                               "remove it from the run config (the dataset profile's `data:` owns it)")
         parameters["data_config"] = dataset.data.model_dump()
+        # the dataset's augmentation, for every recipe that sets none of its own
+        augmentation = dataset.profile.augmentation
+        if parameters.get("search"):
+            parameters["search"] = with_default_augmentation(parameters["search"], augmentation)
+        section = ((composed.get("steps") or {}).get("cross_validate_model") or {}).get("parameters") or {}
+        if section.get("recipe") is not None:
+            section["recipe"] = with_default_augmentation(section["recipe"], augmentation)
         composed["parameters"] = parameters
     if pipeline.name == "search_pipeline":
         # Every trial runs `cross_validate_model` with its own recipe; the training config's single recipe

@@ -58,5 +58,8 @@ def cross_validate_model(
                                "cv_folds": report.n_folds, "cv_seeds": ",".join(map(str, report.seeds)),
                                **{f"param_{k}": v for k, v in recipe.full_params().items()}})
             mlflow.log_metrics(metrics)
+            for index, score in enumerate(report.folds):  # one point per (fold, seed): the spread as a curve
+                mlflow.log_metrics({"fold_macro_f1": score.macro_f1, "fold_accuracy": score.accuracy,
+                                    "fold_recording_accuracy": score.recording_accuracy}, step=index)
     return report
 

@@ -196,11 +196,21 @@ def test_dashboard_shows_training_run_dag_logs_and_visualizations(zenml_server, 
     expect(page.get_by_text("completed", exact=True).first).to_be_visible()
     page.screenshot(path=shots / "zenml_run_dag.png")
 
-    sheet = dashboard.open_step("train_model", "Logs")
-    epochs = trained_run.steps["train_model"].config.parameters["hyperparameters"]["epochs"]
-    expect(sheet.get_by_text(re.compile(rf"Epoch 1/{epochs}")).first).to_be_visible()
-    expect(sheet.get_by_text(re.compile(r"Training stopped after \d+ epochs")).first).to_be_visible()
+    sheet = dashboard.open_step("cross_validate_model", "Logs")
+    cv = trained_run.steps["cross_validate_model"].outputs["cv_report"][0].load()
+    expect(sheet.get_by_text(re.compile(rf"fold 1/{cv.n_folds} seed")).first).to_be_visible()
+    expect(sheet.get_by_text(re.compile(r"CV macro-F1 \d\.\d{4} \+- \d\.\d{4}")).first).to_be_visible()
     page.screenshot(path=shots / "zenml_step_logs.png")
+
+    # the subject-wise cross-validation report: mean +- std and the per-subject table
+    sheet = dashboard.open_visualization("cross_validate_model", "cv_report", "cross_validation.html")
+    html = dashboard.html_visualization(sheet)
+    frame = dashboard.html_frame(sheet)
+    expect(frame.get_by_text("Mean +/- std over folds and seeds")).to_be_visible()
+    for subject in cv.per_subject:
+        expect(frame.get_by_role("cell", name=subject, exact=True).first).to_be_visible()
+    assert f"{cv.mean('macro_f1'):.3f}" in html, html[:2000]
+    page.screenshot(path=shots / "zenml_cross_validation.png")
 
     # the windowed dataset: both PNGs of WindowedDatasetMaterializer, decoded by the browser
     sheet = dashboard.open_visualization("split_windows", "train_windows", "example_windows.png")
@@ -296,23 +306,23 @@ def test_mlflow_ui_shows_experiment_params_and_metric_curves(mlflow_server, trai
     page.screenshot(path=shots / "mlflow_runs.png")
 
     mlflow.open_run(experiment_id, run_id)
-    hyper = trained_run.steps["train_model"].config.parameters["hyperparameters"]
+    recipe = trained_run.steps["cross_validate_model"].config.parameters["recipe"]
     expect(page.get_by_text(re.compile(r"Parameters \(\d+\)"))).to_be_visible()
-    params = page.get_by_role("row").filter(has_text="learning_rate")
-    expect(params.first).to_contain_text(str(hyper["learning_rate"]))
-    expect(page.get_by_role("row").filter(has_text="test_macro_f1").first).to_be_visible()
+    params = page.get_by_role("row").filter(has_text="param_n_kernels")
+    expect(params.first).to_contain_text(str(recipe["params"]["n_kernels"]))
+    expect(page.get_by_role("row").filter(has_text="cv_macro_f1_mean").first).to_be_visible()
     page.screenshot(path=shots / "mlflow_run_overview.png")
 
-    for metric in ("loss", "val_loss", "accuracy", "val_accuracy"):
+    for metric in ("fold_macro_f1", "fold_accuracy", "fold_recording_accuracy"):
         history = mlflow.metric_history(run_id, metric)
-        assert len(history) >= 2, (metric, history)  # a curve, one point per epoch
+        assert len(history) >= 2, (metric, history)  # a curve, one point per subject fold
         mlflow.open_metrics(experiment_id, run_id, search=metric)
         card = mlflow.metric_card(metric)
         expect(card).to_have_count(1)
         expect(card.locator(".scatterlayer .trace path.js-line").first).to_be_visible()
         expect(card.locator(".scatterlayer .trace .points path")).to_have_count(len(history))
         expect(card).to_contain_text("Step")
-    page.screenshot(path=shots / "mlflow_val_accuracy_curve.png")
+    page.screenshot(path=shots / "mlflow_cv_fold_curves.png")
 
 
 def test_servers_stop_and_leave_nothing_running(zenml_server, mlflow_server):

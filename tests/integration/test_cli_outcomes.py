@@ -42,13 +42,13 @@ def test_bad_data_is_a_short_data_error(trained_run, tiny_data, tiny_config, tmp
 def test_failed_quality_gate_is_its_own_exit_code(trained_run, tiny_data, tiny_config, tmp_path):
     config = yaml.safe_load(tiny_config.read_text())
     config["steps"]["check_quality_gate"]["parameters"]["min_macro_f1"] = 1.01  # unreachable
-    config["steps"]["train_model"]["parameters"]["hyperparameters"]["epochs"] = 1
     path = tmp_path / "gate.yaml"
     path.write_text(yaml.safe_dump(config))
     result = run_cli("--pipeline", "train", "--config", str(path), "--data-dir", str(tiny_data))
     block = _failure(result, ExitCode.GATE_FAILED)
-    assert "Quality gate failed" in block[0] and "1.0100" in block[0]
+    assert "Quality gate failed" in block[0] and "1.0100" in block[0] and "CV macro-F1" in block[0]
     assert any("min_macro_f1" in line for line in block)
+    assert "train_model has started" not in result.stdout + result.stderr  # the gate comes before the final fit
 
 
 def test_drift_alert_is_its_own_exit_code(trained_run, tiny_data, tmp_path):
@@ -94,11 +94,11 @@ def test_empty_data_dir_fails_before_any_run(trained_run, tmp_path):
 
 def test_config_typo_names_file_and_key(trained_run, tmp_path):
     config = yaml.safe_load((ROOT / "configs" / "train.yaml").read_text())
-    config["steps"]["train_model"]["parameters"]["hyperparameters"]["epochz"] = 3
+    config["steps"]["cross_validate_model"]["parameters"]["recipe"]["params"]["n_kernelz"] = 3
     path = tmp_path / "typo.yaml"
     path.write_text(yaml.safe_dump(config))
     block = _failure(run_cli("--pipeline", "train", "--config", str(path)), ExitCode.USAGE)
-    assert str(path) in block[0] and "epochz" in "\n".join(block)
+    assert str(path) in block[0] and "n_kernelz" in "\n".join(block)
 
 
 def test_debug_shows_the_traceback(trained_run):

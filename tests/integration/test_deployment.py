@@ -54,8 +54,6 @@ def _post(url: str, path: str, body, **kwargs) -> httpx.Response:
 @pytest.fixture(scope="module")
 def production():
     version = Client().get_model_version(MODEL, ModelStages.PRODUCTION)
-    import materializers.keras_model_materializer  # noqa: F401
-
     return {
         "version": version,
         "model": version.get_artifact("trained_model").load(),
@@ -82,7 +80,9 @@ def test_model_info_is_the_versions_serving_config_artifact(deployed, production
 
 
 SKEW_TOLERANCE = 1e-5  # max |served - in-process| probability, same runtime (the service rounds to 6 decimals)
-KERAS_TOLERANCE = 1e-4  # max |served (ONNX Runtime) - Keras| probability: two runtimes, float32 LSTMs
+# max |served (ONNX Runtime) - the family's own predict_proba| probability: two implementations; MiniRocket's
+# thresholded features can flip where a float32 convolution output meets a bias (one 1/n step of one feature)
+MODEL_TOLERANCE = 2e-3
 
 
 def _served(response: httpx.Response, class_names: list) -> np.ndarray:
@@ -92,12 +92,11 @@ def _served(response: httpx.Response, class_names: list) -> np.ndarray:
 
 def test_served_predictions_equal_in_process_predictions_of_the_same_runtime(deployed, production):
     """The service runs the version's ONNX export in ONNX Runtime: compared with that runtime in-process (and with
-    the Keras model it was exported from, which the export's parity gate already checked)."""
-    from har.modeling import predict_proba
+    the family's own model it was exported from, which the export's parity gate already checked)."""
     from har.serving import OnnxRuntime
 
     info = _post(deployed["url"], "/model_info", {}).json()
-    assert (info["runtime"], info["runtime_threads"]) == ("onnx", 1)
+    assert (info["runtime"], info["runtime_threads"], info["family"]) == ("onnx", 1, production["model"].name)
     test = production["test"]
     windows = test.X[:12]
     response = _post(deployed["url"], "/predict", {"windows": windows.tolist()})
@@ -106,8 +105,8 @@ def test_served_predictions_equal_in_process_predictions_of_the_same_runtime(dep
                           max_batch=16)
     local = runtime.predict_proba(windows)  # raw windows: the normaliser is inside the ONNX graph
     np.testing.assert_allclose(served, local, atol=SKEW_TOLERANCE, rtol=0)
-    keras = predict_proba(production["model"], production["normalizer"].transform(windows))
-    np.testing.assert_allclose(served, keras, atol=KERAS_TOLERANCE, rtol=0)
+    own = production["model"].predict_proba(production["normalizer"].transform(windows))
+    np.testing.assert_allclose(served, own, atol=MODEL_TOLERANCE, rtol=0)
     assert [p["label"] for p in response.json()["predictions"]] == [test.class_names[i] for i in local.argmax(1)]
     assert {p["model_version"] for p in response.json()["predictions"]} == {str(production["version"].number)}
 

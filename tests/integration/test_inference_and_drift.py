@@ -152,13 +152,12 @@ def _serving_log(windows, folder: Path, unsure: bool = False) -> None:
     model that cannot decide (top probability 0.4) and flips class every window."""
     import numpy as np
 
-    from har.modeling import predict_proba
     from har.serving_log import ServingLogSettings, ServingLogWriter
 
     version = Client().get_model_version("har-activity-classifier", "production")
     contract = version.get_artifact("serving_config").load()
-    probabilities = predict_proba(version.get_artifact("trained_model").load(),
-                                  contract.normalizer().transform(windows.X))
+    probabilities = version.get_artifact("trained_model").load().predict_proba(
+        contract.normalizer().transform(windows.X))
     if unsure:
         k = probabilities.shape[1]
         probabilities = np.full_like(probabilities, 0.6 / (k - 1))

@@ -31,7 +31,9 @@ import har
 har.use_project()  # ZenML loads the project's flavor and materializers from the checkout
 
 from zenml.client import Client
-model = Client().get_model_version("{MODEL}", "production").get_artifact("trained_model").load()
+version = Client().get_model_version("{MODEL}", "production")
+model = version.get_artifact("trained_model").load()        # a har.families model, e.g. MiniRocketRidge
+normalizer = version.get_artifact("normalizer").load()
 """
 
 
@@ -130,12 +132,14 @@ def test_readme_snippet_loads_the_production_model_from_elsewhere(venv, elsewher
     from zenml.client import Client
 
     metadata = Client().get_model_version(MODEL, "production").get_artifact("trained_model").run_metadata
-    expected = [None, metadata["window_size"], metadata["n_channels"]]
-
-    result = run_in(venv / "python", "-c", README_SNIPPET + "\nimport json; print(json.dumps(model.input_shape))",
-                    cwd=elsewhere)
+    expected = [metadata["family"], metadata["window_size"], metadata["n_channels"]]
+    probe = ("\nimport json, numpy as np"
+             "\nraw = np.zeros((2, model.window_size, len(model.channel_names)), np.float32)"
+             "\nproba = model.predict_proba(normalizer.transform(raw))"
+             "\nprint(json.dumps([model.name, model.window_size, len(model.channel_names), proba.shape[0]]))")
+    result = run_in(venv / "python", "-c", README_SNIPPET + probe, cwd=elsewhere)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == expected
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [*expected, 2]
 
     # What har.use_project() is for: without it ZenML cannot load the project's stack from here.
     without = README_SNIPPET.replace("har.use_project()", "pass")

@@ -37,12 +37,11 @@ def _export_production_model() -> str:
     """The production version into BentoML's model store, as the deploy pipeline's package_model does."""
     from dataclasses import replace
 
-    import materializers.keras_model_materializer  # noqa: F401
     from mlops.bento import export_model
 
     version = Client().get_model_version(MODEL, ModelStages.PRODUCTION)
     config = replace(version.get_artifact("serving_config").load(), max_windows_per_request=16,
-                     max_stream_samples=20_000, runtime="keras")
+                     max_stream_samples=20_000, runtime="native")  # the family's own code behind the service
     return export_model(version.get_artifact("trained_model").load(), config)
 
 
@@ -260,3 +259,20 @@ def test_bounded_schemathesis_fuzz_finds_no_5xx_and_no_schema_violation(server):
     assert time.monotonic() - started < 120
     assert httpx.get(server["url"] + "/readyz", timeout=10).status_code == 200
     json.dumps(server["schema"])  # the served schema stays plain JSON
+
+
+def test_the_natively_served_family_answers_what_it_computes_in_process(server):
+    """Skew test of the "native" runtime (the family's own predict_proba, e.g. aeon's MiniRocket, no export)."""
+    import numpy as np
+
+    version = Client().get_model_version(MODEL, ModelStages.PRODUCTION)
+    model = version.get_artifact("trained_model").load()
+    test = version.get_artifact("test_windows").load()
+    windows = test.X[:8]
+    response = httpx.post(server["url"] + "/predict", json={"windows": windows.tolist()}, headers=AUTH, timeout=60)
+    assert response.status_code == 200, response.text
+    served = np.array([[p["probabilities"][c] for c in test.class_names] for p in response.json()["predictions"]])
+    own = model.predict_proba(version.get_artifact("normalizer").load().transform(windows))
+    np.testing.assert_allclose(served, own, atol=1e-5, rtol=0)  # same code; the service rounds to 6 decimals
+    info = httpx.post(server["url"] + "/model_info", json={}, headers=AUTH, timeout=10).json()
+    assert (info["family"], info["runtime"]) == (model.name, "native")

@@ -11,7 +11,7 @@ from tests.integration.conftest import run_cli
 
 pytestmark = pytest.mark.integration
 MODEL = "har-activity-classifier"
-STEPS = {"ingest_recordings", "validate_sensor_data", "window_recordings", "split_windows", "fit_normalizer",
+STEPS = {"ingest_recordings", "validate_sensor_data", "window_recordings", "split_windows", "cross_validate_model",
          "train_model", "evaluate_model", "check_quality_gate", "promote_model", "export_model", "build_serving_config"}
 
 
@@ -56,19 +56,40 @@ def test_artifacts_have_metadata_and_visualizations(first_run, tiny_data):
     assert sum(len(s) for s in subject_sets) == len(set.union(*subject_sets)) == 5
 
 
-def test_mlflow_has_params_curves_metrics_and_model(first_run):
+def test_mlflow_has_params_cv_metrics_and_model(first_run):
     tracker = Client().active_stack.experiment_tracker
     mlflow.set_tracking_uri(tracker.get_tracking_uri())
     runs = mlflow.search_runs(experiment_names=["training_pipeline"], filter_string=f"run_name = '{first_run.name}'",
                               output_format="list")
     assert len(runs) == 1
     run = runs[0]
-    assert run.data.params["lstm_units"] == "8" and run.data.params["window_size"] == "128"
-    assert "test_macro_f1" in run.data.metrics and "final_val_accuracy" in run.data.metrics
-    history = mlflow.MlflowClient().get_metric_history(run.info.run_id, "val_loss")
-    assert len(history) == int(run.data.metrics["final_epochs_run"]) >= 1
-    models = mlflow.search_logged_models(experiment_ids=[run.info.experiment_id], output_format="list")
-    assert any(m.source_run_id == run.info.run_id for m in models)
+    assert run.data.params["family"] == "minirocket" and run.data.params["param_n_kernels"] == "840"
+    assert run.data.params["window_size"] == "128" and run.data.params["cv_folds"] == "4"  # 4 training subjects
+    assert "test_macro_f1" in run.data.metrics and "cv_macro_f1_mean" in run.data.metrics
+    assert "cv_worst_subject_macro_f1" in run.data.metrics and "cv_recording_accuracy_mean" in run.data.metrics
+    artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(run.info.run_id, "model")}
+    assert "model/family.json" in artifacts and "model/ridge_coef.npy" in artifacts  # the family's own files
+
+
+def test_cross_validation_is_by_subject_and_decides_the_gate_and_promotion(first_run):
+    """Every training subject is tested once, never also trained on in its fold; the test subjects stay out;
+    the final model is fitted on all training subjects; promotion records the CV mean."""
+    report = first_run.steps["cross_validate_model"].outputs["cv_report"][0].load()
+    train, val, test = (first_run.steps["split_windows"].outputs[f"{n}_windows"][0].load()
+                        for n in ("train", "val", "test"))
+    training_subjects = set(train.subjects) | set(val.subjects)
+    tested = [subject for fold in report.folds for subject in fold.test_subjects]
+    assert sorted(tested) == sorted(training_subjects) and not set(tested) & set(test.subjects)
+    for fold in report.folds:
+        assert not set(fold.test_subjects) & (set(fold.train_subjects) | set(fold.val_subjects))
+    assert len(report.fit_summaries) == report.n_folds and report.family == "minirocket"
+    facts = first_run.model_version.run_metadata["training"]
+    assert facts["n_subjects"] == len(training_subjects) and facts["n_windows"] == train.n_windows + val.n_windows
+    assert facts["params"]["temperature"] > 0  # set from the folds' temperatures (no validation subjects left)
+    decision = first_run.model_version.run_metadata["promotion"]
+    assert decision["candidate_macro_f1"] == pytest.approx(report.mean("macro_f1"))
+    cv_artifact = first_run.steps["cross_validate_model"].outputs["cv_report"][0]
+    assert any(v.uri.endswith(".html") for v in cv_artifact.visualizations)
 
 
 def test_model_version_created_and_promoted(first_run):
@@ -133,11 +154,12 @@ def test_bad_data_fails_with_a_message_naming_file_column_and_line(first_run, ti
     assert "column 'y'" in output and "line 6" in output
 
 
-def test_exports_are_model_artifacts_that_agree_with_keras(first_run):
+def test_exports_are_model_artifacts_that_agree_with_the_model(first_run):
     outputs = first_run.steps["export_model"].outputs
     assert {"litert_float32", "litert_int8", "onnx_float32", "export_report"} <= set(outputs)
     version = first_run.model_version
     for name in ("litert_float32", "litert_int8", "onnx_float32"):
         export = version.get_artifact(name).load()
-        assert export.content and export.parity["top1_agreement"] >= 0.8  # the tiny config's gate
+        bound = 0.5 if name == "litert_int8" else 0.8  # the tiny config's gates
+        assert export.content and export.parity["top1_agreement"] >= bound
         assert "FlexDelegate" not in " ".join(export.ops) and not any(op.startswith("Flex") for op in export.ops)

@@ -201,3 +201,22 @@ def test_search_typos_are_rejected(tmp_path, mutate, message):
     (tmp_path / "train.yaml").write_text((CONFIGS / "train.yaml").read_text())
     with pytest.raises(ConfigError, match=message):
         validate_run_config(path, search_pipeline)
+
+
+def test_a_dataset_profiles_augmentation_reaches_every_recipe_without_its_own():
+    dataset = load_dataset("realistic", ROOT)
+    assert dataset.profile.augmentation is not None
+    expected = dataset.profile.augmentation.model_dump(mode="json")
+    train = compose_run_config(validate_run_config(CONFIGS / "train.yaml", training_pipeline),
+                               CONFIGS / "train.yaml", training_pipeline, dataset)
+    assert train["steps"]["cross_validate_model"]["parameters"]["recipe"]["augmentation"] == expected
+    search = compose_run_config(validate_run_config(CONFIGS / "search.yaml", search_pipeline),
+                                CONFIGS / "search.yaml", search_pipeline, dataset)
+    candidates = search["parameters"]["search"]["candidates"]
+    own = [c for c in yaml.safe_load((CONFIGS / "search.yaml").read_text())["parameters"]["search"]["candidates"]
+           if c.get("augmentation")]
+    assert own and all(c["augmentation"] for c in candidates)
+    assert sum(c["augmentation"] == expected for c in candidates) == len(candidates) - len(own)
+    default = compose_run_config(validate_run_config(CONFIGS / "train.yaml", training_pipeline),
+                                 CONFIGS / "train.yaml", training_pipeline, load_dataset("default", ROOT))
+    assert default["steps"]["cross_validate_model"]["parameters"]["recipe"]["augmentation"] is None

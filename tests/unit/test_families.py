@@ -8,6 +8,7 @@ windows of 32 samples.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -221,3 +222,84 @@ def _forbid_fitting(monkeypatch, family) -> None:
         import keras
 
         monkeypatch.setattr(keras.Model, "fit", refuse)
+
+
+# ------------------------------------------------ every family: exported, stored and served as it predicts
+def _raw(splits):
+    """Raw windows and a (non-identity) normaliser that turns them back into the fixture's normalised val."""
+    from har.types import ChannelNormalizer
+
+    _, val = splits
+    n = len(val.channel_names)
+    normalizer = ChannelNormalizer(list(val.channel_names), np.linspace(-0.5, 0.5, n).tolist(),
+                                   np.linspace(0.5, 2.0, n).tolist())
+    raw = (val.X * np.asarray(normalizer.std, np.float32) + np.asarray(normalizer.mean, np.float32))
+    return raw.astype(np.float32), normalizer
+
+
+# |ONNX - own| probability: float32 graphs of float64 (ridge) or other-kernel (conv) arithmetic; MiniRocket's
+# thresholded features can flip where a float32 convolution output meets a bias (one 1/n step of one feature).
+EXPORT_TOLERANCE = 2e-3
+
+
+def test_every_family_exports_a_graph_that_agrees_with_it(fitted, splits):
+    from har import export as ex
+
+    name, model, _ = fitted
+    raw, normalizer = _raw(splits)
+    assert model.exportable, f"{name}: every family must run on a watch (export_graph)"
+    onnx = ex.to_onnx(model.export_graph(), normalizer)
+    exported = ex.predict(ex.ONNX, onnx, raw)
+    own = model.predict_proba(normalizer.transform(raw))
+    assert (exported.argmax(1) == own.argmax(1)).all()
+    assert float(np.abs(exported - own).max()) < EXPORT_TOLERANCE, name
+
+
+@pytest.mark.parametrize("runtime", ["onnx", "native"])
+def test_every_family_is_served_as_it_predicts_in_process(fitted, splits, runtime):
+    """Skew test per family and runtime: packaged as package_model does (BentoML model store), loaded as the
+    service loads it (`Predictor`), raw windows in."""
+    import bentoml
+
+    from har import export as ex
+    from har.serving import Predictor, ServingConfig
+    from mlops.bento import export_model
+
+    name, model, _ = fitted
+    raw, normalizer = _raw(splits)
+    _, val = splits
+    config = ServingConfig(model_name=f"skew-{name.replace('_', '-')}", model_version="1",
+                           class_names=list(ACTIVITIES), channel_names=list(val.channel_names), window_size=32,
+                           step=16, sample_rate_hz=50.0, merge_tolerance_ms=50.0, runtime=runtime, family=name,
+                           normalizer_mean=list(normalizer.mean), normalizer_std=list(normalizer.std))
+    onnx = ex.to_onnx(model.export_graph(), normalizer) if runtime == "onnx" else None
+    folder = bentoml.models.get(export_model(model, config, onnx_model=onnx)).path
+    predictor = Predictor(folder, max_batch=16)
+    assert predictor.runtime.name == runtime and predictor.config.family == name
+    served = predictor.predict_proba(raw)  # 3 calls of up to 16 windows
+    own = model.predict_proba(normalizer.transform(raw))
+    np.testing.assert_allclose(served, own, atol=EXPORT_TOLERANCE if runtime == "onnx" else 1e-5, rtol=0)
+
+
+def test_every_family_round_trips_through_its_materializer(fitted, splits, store, uri):
+    from zenml.enums import ArtifactType, VisualizationType
+
+    from materializers.model_family_materializer import ModelFamilyMaterializer
+
+    name, model, proba = fitted
+    _, val = splits
+    assert ModelFamilyMaterializer.ASSOCIATED_ARTIFACT_TYPE == ArtifactType.MODEL
+    ModelFamilyMaterializer(uri=uri, artifact_store=store).save(model)
+    assert "family.json" in os.listdir(uri)
+    (Path(uri) / "planted.pkl").write_bytes(b"\x80\x04not read")  # only .keras/.npy/.json are ever read
+    loaded = ModelFamilyMaterializer(uri=uri, artifact_store=store).load(object)
+    assert type(loaded) is type(model)
+    np.testing.assert_array_equal(loaded.predict_proba(val.X), proba)
+    materializer = ModelFamilyMaterializer(uri=uri, artifact_store=store)
+    assert materializer.extract_metadata(model)["family"] == name
+    visualizations = materializer.save_visualizations(model)
+    assert list(visualizations.values()) == [VisualizationType.HTML]
+    assert name in Path(next(iter(visualizations))).read_text()
+    os.remove(Path(uri) / "family.json")
+    with pytest.raises(FileNotFoundError, match="family.json: missing"):
+        ModelFamilyMaterializer(uri=uri, artifact_store=store).load(object)
