@@ -440,8 +440,8 @@ def main() -> None:
                                   stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_ready(baseline_url, {"windows": window[None].tolist()})
-            baseline = measure(f"naive FastAPI + Keras model.predict at {baseline_url}", baseline_url, window, args,
-                               binary=False)
+            baseline = measure(f"naive FastAPI + the model's own predict call at {baseline_url}", baseline_url,
+                               window, args, binary=False)
         finally:
             server.terminate()
             server.wait(timeout=30)
