@@ -8,6 +8,12 @@
 Registered: `cnn_bilstm` (har.modeling's 1D-CNN + BiLSTM), `resnet1d` (Wang et
 al. 2017 residual CNN), `minirocket` (aeon MiniRocket + ridge). Keras and aeon
 are imported on first use, so importing this package stays cheap.
+
+Every family also gives `export_graph()`: a Keras model computing its
+`predict_proba`, which `har.export` converts to ONNX and LiteRT (MiniRocket's
+is built from its fitted arrays, `_minirocket_graph.py`), and `fit_summary()` /
+`refit_params()`: what a cross-validation fold learned that the final fit on all
+training subjects, without validation windows, needs (`har.training`).
 """
 
 from har.families._base import (
