@@ -38,6 +38,7 @@ Run the HAR MLOps project's pipelines from any folder (the checkout's run.py).
 
 Commands:
   train        python run.py --pipeline train [OPTIONS]
+  search       python run.py --pipeline search [OPTIONS]  (model families and hyperparameters)
   deploy       python run.py --pipeline deploy [OPTIONS]
   inference    python run.py --pipeline inference [OPTIONS]
   drift        python run.py --pipeline drift [OPTIONS]
