@@ -210,8 +210,9 @@ class MLflowUI:
         self.page.locator(self.CARD).first.wait_for()
         if search:
             self.page.get_by_placeholder("Search metric charts").fill(search)
-        # plotly draws a metric's history as an SVG line in its scatter layer
-        self.page.locator(".scatterlayer .trace path.js-line").first.wait_for()
+        # plotly draws a metric's history as an SVG line in its scatter layer (attached, not "visible": a flat
+        # line, e.g. every fold at 1.0, has no height)
+        self.page.locator(".scatterlayer .trace path.js-line").first.wait_for(state="attached")
 
     CARD = '[data-testid="experiment-view-compare-runs-card"]'
 
