@@ -43,7 +43,10 @@ WORKDIR /app
 ARG DEV_TOOLS="pytest playwright ruff schemathesis"
 # MiniRocket (the default model family) runs aeon's numba functions; compiling them took ~17 s at the first
 # fit of every step container. Compiled once here into NUMBA_CACHE_DIR (float32 multivariate, as the
-# family calls them), every container loads them from the image instead.
+# family calls them), every container loads them from the image instead. numba keys its cache on the
+# source file's mtime, and image layers keep mtimes in whole seconds only (a build-time stamp with
+# nanoseconds never matched again: every container recompiled): aeon's sources get a whole-second mtime
+# first, and their bytecode is compiled again for it.
 ARG NUMBA_WARMUP="import numpy as np; from aeon.transformations.collection.convolution_based import MiniRocket; X = np.random.default_rng(0).normal(size=(8, 6, 128)).astype(np.float32); MiniRocket(n_kernels=84, n_jobs=1, random_state=0).fit(X).transform(X)"
 COPY requirements.txt constraints.txt /tmp/requirements/
 RUN python3 -c 'import sys; assert sys.version_info[:2] == (3, 11), sys.version' \
@@ -56,6 +59,8 @@ RUN python3 -c 'import sys; assert sys.version_info[:2] == (3, 11), sys.version'
       -r /tmp/requirements/runtime.txt -c /tmp/requirements/constraints.txt \
  && rm -rf /opt/venv/lib/python3.11/site-packages/tensorflow/include \
  && python -c "import matplotlib.pyplot" && chmod -R a+rwX /opt/mplconfig \
+ && AEON=/opt/venv/lib/python3.11/site-packages/aeon \
+ && find $AEON -name "*.py" -exec touch -m -d @1700000000 {} + && python -m compileall -q $AEON \
  && python -c "$NUMBA_WARMUP" && chmod -R a+rwX /opt/numba-cache \
  && chmod 1777 /app
 
