@@ -154,6 +154,25 @@ def schema() -> Schema:
     return load_schema(REPO / "configs" / "schema.yaml")
 
 
+@pytest.fixture(scope="session")
+def synthetic_windows(tmp_path_factory, schema):
+    """`synthetic_windows(activities, window_size=32, **generate_dataset settings)`: generated recordings through
+    the project's own ingest and windowing, as raw-unit windows (what the pipeline's splits hold)."""
+    from har.config import channel_names
+    from har.ingest import ingest_recordings
+    from har.synthetic import generate_dataset
+    from har.windowing import make_windows
+
+    def make(activities, window_size: int = 32, **generator):
+        root = tmp_path_factory.mktemp("synthetic") / "data"
+        generate_dataset(root, activities=activities, **generator)
+        data = DataConfig(activities=activities, window_size=window_size, overlap=0.5)
+        frame, _ = ingest_recordings(root, data, schema)
+        return make_windows(frame, data, channel_names(data, schema))
+
+    return make
+
+
 @pytest.fixture
 def data_config() -> DataConfig:
     return DataConfig()

@@ -15,12 +15,8 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from har.config import DataConfig, channel_names, load_schema
 from har.families import PORTABLE_SUFFIXES, available_families, get_family, load_model
-from har.ingest import ingest_recordings
 from har.normalization import fit_normalizer
-from har.synthetic import generate_dataset
-from har.windowing import make_windows
 
 REPO = Path(__file__).resolve().parents[2]
 ACTIVITIES = ["walking", "running", "sitting"]
@@ -36,15 +32,9 @@ FAMILIES = available_families()
 
 
 @pytest.fixture(scope="module")
-def splits(tmp_path_factory):
+def splits(synthetic_windows):
     """Normalised (train, val) WindowedDatasets: subjects s01+s02 train, s03 val."""
-    root = tmp_path_factory.mktemp("families") / "data"
-    generate_dataset(root, seed=1, n_subjects=3, activities=ACTIVITIES, seconds_per_activity=8.0,
-                     transition_seconds=0.5)
-    data = DataConfig(activities=ACTIVITIES, window_size=32, overlap=0.5)
-    schema = load_schema(REPO / "configs" / "schema.yaml")
-    frame, _ = ingest_recordings(root, data, schema)
-    windows = make_windows(frame, data, channel_names(data, schema))
+    windows = synthetic_windows(ACTIVITIES, seed=1, n_subjects=3, seconds_per_activity=8.0, transition_seconds=0.5)
     train, val = windows.subset(windows.subjects != "s03"), windows.subset(windows.subjects == "s03")
     normalizer = fit_normalizer(train)
     train.X, val.X = normalizer.transform(train.X), normalizer.transform(val.X)

@@ -8,14 +8,10 @@ import numpy as np
 import pytest
 import yaml
 
-from har.config import DataConfig, channel_names, load_schema
 from har.families import CnnBiLstm, MiniRocketRidge
-from har.ingest import ingest_recordings
 from har.search import CHAMPION, Candidate, SearchSpace, choose
-from har.synthetic import generate_dataset
 from har.training import CrossValidationSettings, Recipe, cross_validate_recipe, fit_final
 from har.types import CrossValidationReport, WindowedDataset
-from har.windowing import make_windows
 
 REPO = Path(__file__).resolve().parents[2]
 ACTIVITIES = ["walking", "running", "sitting"]
@@ -23,15 +19,9 @@ TINY = Recipe(family="minirocket", params={"n_kernels": 84})
 
 
 @pytest.fixture(scope="module")
-def windows(tmp_path_factory) -> WindowedDataset:
+def windows(synthetic_windows) -> WindowedDataset:
     """5 subjects x 3 activities, windows of 32 samples (raw units, as the pipeline's splits hold them)."""
-    root = tmp_path_factory.mktemp("recipes") / "data"
-    generate_dataset(root, seed=2, n_subjects=5, activities=ACTIVITIES, seconds_per_activity=8.0,
-                     transition_seconds=0.5)
-    data = DataConfig(activities=ACTIVITIES, window_size=32, overlap=0.5)
-    schema = load_schema(REPO / "configs" / "schema.yaml")
-    frame, _ = ingest_recordings(root, data, schema)
-    return make_windows(frame, data, channel_names(data, schema))
+    return synthetic_windows(ACTIVITIES, seed=2, n_subjects=5, seconds_per_activity=8.0, transition_seconds=0.5)
 
 
 @pytest.fixture(scope="module")
