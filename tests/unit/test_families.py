@@ -18,7 +18,6 @@ from pydantic import ValidationError
 from har.families import PORTABLE_SUFFIXES, available_families, get_family, load_model
 from har.normalization import fit_normalizer
 
-REPO = Path(__file__).resolve().parents[2]
 ACTIVITIES = ["walking", "running", "sitting"]
 # Small enough for seconds per fit; every registered family must appear here.
 TINY_PARAMS = {
